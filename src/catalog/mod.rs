@@ -1,0 +1,420 @@
+//! The embedded catalog: default source chains per distro, as data compiled into the crate.
+//!
+//! The catalog is TOML in the same `[[source]]` schema as user configuration
+//! (`catalog/rpm.toml`, `catalog/deb.toml`), with these variables expanded per chain target:
+//!
+//! | variable | example | meaning |
+//! |---|---|---|
+//! | `$releasever` | `40`, `9`, `2`, `22.04` | the distro version as given |
+//! | `$major` | `9` | its major part |
+//! | `$basearch` | `x86_64` | the RPM arch |
+//! | `$debarch` | `amd64` | the Debian arch |
+//! | `$codename` | `bookworm`, `jammy` | Debian/Ubuntu codename |
+//!
+//! Variables that depend on the kernel release (`$elver`: `9.3` from `el9_3`) are expanded by
+//! the source at lookup time. [`chain`] merges catalog and configured sources by stage.
+
+use serde::Deserialize;
+use serde::Serialize;
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError, MirrorMap, Position, SourceConfig};
+use crate::identity::{debian_codename, ubuntu_codename, Arch, Distro, Family, KernelIdentity};
+use crate::source::{self, HeaderSource, SourceKind, Stage};
+
+/// Embedded RPM-family chains.
+pub const RPM_CATALOG: &str = include_str!("rpm.toml");
+/// Embedded Debian / Ubuntu chains.
+pub const DEB_CATALOG: &str = include_str!("deb.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogFile {
+    #[serde(default)]
+    source: Vec<SourceConfig>,
+}
+
+/// What a chain is built for: the parts of an identity that pick repositories.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainTarget {
+    pub distro: Distro,
+    pub distro_version: String,
+    pub arch: Arch,
+}
+
+impl ChainTarget {
+    /// The major part of the distro version.
+    pub fn major(&self) -> &str {
+        self.distro_version
+            .split('.')
+            .next()
+            .unwrap_or(&self.distro_version)
+    }
+
+    /// Expands catalog variables in `s`.
+    pub fn expand(&self, s: &str) -> String {
+        let codename = match self.distro {
+            Distro::Debian => self.major().parse().ok().and_then(debian_codename),
+            Distro::Ubuntu => ubuntu_codename(&self.distro_version),
+            _ => None,
+        }
+        .unwrap_or("unknown");
+        s.replace("$releasever", &self.distro_version)
+            .replace("$major", self.major())
+            .replace("$basearch", self.arch.as_str())
+            .replace("$debarch", self.arch.debian())
+            .replace("$codename", codename)
+    }
+}
+
+/// The point release a kernel belongs to, as vault directories name it: `9.3` for an
+/// `el9_3` kernel (Rocky, Alma); CentOS vault directories carry a build date
+/// (`8.5.2111`, and for CentOS 7, whose kernel tag has no minor, the kernel build number
+/// picks it: `3.10.0-1160` → `7.9.2009`). `None` when the release does not say.
+pub fn point_release(id: &KernelIdentity) -> Option<String> {
+    let r = id.rpm()?;
+    let tag = &r.dist_tag;
+    let major: u32 = tag
+        .strip_prefix("el")?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()?;
+    let minor: Option<u32> = tag.split('_').nth(1).and_then(|m| m.parse().ok());
+    if id.distro() == Distro::Centos {
+        const CENTOS8: &[(u32, &str)] = &[
+            (0, "8.0.1905"),
+            (1, "8.1.1911"),
+            (2, "8.2.2004"),
+            (3, "8.3.2011"),
+            (4, "8.4.2105"),
+            (5, "8.5.2111"),
+        ];
+        // CentOS 7 kernels are 3.10.0-<build>.el7; the first build of each point release.
+        const CENTOS7: &[(u32, &str)] = &[
+            (1160, "7.9.2009"),
+            (1127, "7.8.2003"),
+            (1062, "7.7.1908"),
+            (957, "7.6.1810"),
+            (862, "7.5.1804"),
+            (693, "7.4.1708"),
+            (514, "7.3.1611"),
+            (327, "7.2.1511"),
+            (229, "7.1.1503"),
+            (123, "7.0.1406"),
+        ];
+        return match major {
+            8 => CENTOS8
+                .iter()
+                .find(|(m, _)| Some(*m) == minor)
+                .map(|(_, d)| d.to_string()),
+            7 => {
+                let build: u32 = r.rel.split('.').next()?.parse().ok()?;
+                CENTOS7
+                    .iter()
+                    .find(|(b, _)| build >= *b)
+                    .map(|(_, d)| d.to_string())
+            }
+            _ => None,
+        };
+    }
+    minor.map(|m| format!("{major}.{m}"))
+}
+
+/// Where a source entry came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    Catalog,
+    Config,
+}
+
+/// A source entry with its variables expanded, ready to be built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceSpec {
+    /// The name part of the id.
+    pub name: String,
+    pub origin: Origin,
+    pub config: SourceConfig,
+    pub target: ChainTarget,
+}
+
+impl SourceSpec {
+    pub fn kind(&self) -> SourceKind {
+        self.config.kind
+    }
+    pub fn stage(&self) -> Stage {
+        self.config.kind.stage()
+    }
+    /// Every upstream URL of the entry (before rewriting), in the order the source uses them.
+    pub fn urls(&self) -> Vec<String> {
+        let c = &self.config;
+        let mut v: Vec<String> = [&c.mirrorlist, &c.base_url, &c.hub_url, &c.top_url]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        if let Some(t) = &c.templates {
+            v.extend(t.iter().cloned());
+        }
+        v
+    }
+}
+
+fn parse_catalog(text: &str, origin: &str) -> Result<Vec<SourceConfig>, ConfigError> {
+    let f: CatalogFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        origin: origin.to_string(),
+        message: e.to_string(),
+    })?;
+    for (i, s) in f.source.iter().enumerate() {
+        s.validate(origin, i)?;
+    }
+    Ok(f.source)
+}
+
+/// Every catalog entry, unfiltered (used by tests and `kheaders sources`).
+pub fn catalog_entries() -> Result<Vec<SourceConfig>, ConfigError> {
+    let mut v = parse_catalog(RPM_CATALOG, "embedded catalog rpm.toml")?;
+    v.extend(parse_catalog(DEB_CATALOG, "embedded catalog deb.toml")?);
+    Ok(v)
+}
+
+fn expand_config(c: &SourceConfig, t: &ChainTarget) -> SourceConfig {
+    let e = |o: &Option<String>| o.as_ref().map(|s| t.expand(s));
+    let ev = |o: &Option<Vec<String>>| o.as_ref().map(|v| v.iter().map(|s| t.expand(s)).collect());
+    SourceConfig {
+        base_url: e(&c.base_url),
+        mirrorlist: e(&c.mirrorlist),
+        hub_url: e(&c.hub_url),
+        top_url: e(&c.top_url),
+        suites: ev(&c.suites),
+        components: ev(&c.components),
+        templates: ev(&c.templates),
+        ..c.clone()
+    }
+}
+
+/// The ordered chain specs for a target: per stage, configured `first` sources, then the
+/// catalog's (unless `use_catalog` is false), then configured `last` sources.
+pub fn chain_specs(
+    target: &ChainTarget,
+    config: &Config,
+    use_catalog: bool,
+) -> Result<Vec<SourceSpec>, ConfigError> {
+    let catalog = if use_catalog {
+        catalog_entries()?
+    } else {
+        Vec::new()
+    };
+    let family = target.distro.family();
+    let mut out = Vec::new();
+    for stage in [
+        Stage::Metadata,
+        Stage::ExplicitUrls,
+        Stage::BuildSystem,
+        Stage::Snapshot,
+    ] {
+        let configured = |pos: Position| {
+            config
+                .source
+                .iter()
+                .enumerate()
+                .filter(move |(_, s)| s.kind.stage() == stage && s.position == pos)
+                .filter(|(_, s)| s.applies_to(target.distro, &target.distro_version, target.arch))
+                .filter(move |(_, s)| kind_fits_family(s.kind, family))
+                .map(|(i, s)| SourceSpec {
+                    name: s
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| format!("config-{}", i + 1)),
+                    origin: Origin::Config,
+                    config: expand_config(s, target),
+                    target: target.clone(),
+                })
+                .collect::<Vec<_>>()
+        };
+        out.extend(configured(Position::First));
+        out.extend(
+            catalog
+                .iter()
+                .filter(|s| s.kind.stage() == stage)
+                .filter(|s| s.applies_to(target.distro, &target.distro_version, target.arch))
+                .map(|s| SourceSpec {
+                    name: s
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| s.kind.as_str().to_string()),
+                    origin: Origin::Catalog,
+                    config: expand_config(s, target),
+                    target: target.clone(),
+                }),
+        );
+        out.extend(configured(Position::Last));
+    }
+    Ok(out)
+}
+
+/// Source kinds that can serve a family. A configured source of another family is left out
+/// of that family's chains (an `apt` source never runs for Fedora).
+fn kind_fits_family(kind: SourceKind, family: Family) -> bool {
+    match kind {
+        SourceKind::Dnf | SourceKind::Amazon | SourceKind::Koji => family == Family::Rpm,
+        SourceKind::Apt | SourceKind::DebianSnapshot | SourceKind::Launchpad => {
+            family == Family::Deb
+        }
+        SourceKind::UrlTemplate => true,
+    }
+}
+
+/// Builds one source from its spec.
+pub fn build_source(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
+    match spec.kind() {
+        SourceKind::Dnf => source::dnf::build(spec),
+        SourceKind::Amazon => source::amazon::build(spec),
+        SourceKind::Apt => source::apt::build(spec),
+        SourceKind::Koji => source::koji::build(spec),
+        SourceKind::DebianSnapshot => source::debian_snapshot::build(spec),
+        SourceKind::Launchpad => source::launchpad::build(spec),
+        SourceKind::UrlTemplate => source::url_template::build(spec),
+    }
+}
+
+/// A chain entry as `kheaders sources` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainEntry {
+    pub id: String,
+    pub kind: SourceKind,
+    pub stage: &'static str,
+    pub origin: Origin,
+    /// Every URL the source would contact, after mirror rewriting.
+    pub urls: Vec<String>,
+}
+
+/// Describes the chain for `kheaders sources`.
+pub fn describe_chain(
+    specs: &[SourceSpec],
+    sources: &[Arc<dyn HeaderSource>],
+    mirrors: &MirrorMap,
+) -> Vec<ChainEntry> {
+    specs
+        .iter()
+        .zip(sources)
+        .map(|(spec, s)| ChainEntry {
+            id: s.id().to_string(),
+            kind: spec.kind(),
+            stage: spec.stage().as_str(),
+            origin: spec.origin,
+            urls: s.urls().iter().map(|u| mirrors.rewrite(u)).collect(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_catalog_parses_and_validates() {
+        let entries = catalog_entries().unwrap();
+        assert!(entries.len() > 20);
+    }
+
+    #[test]
+    fn every_supported_distro_has_a_chain() {
+        let cases = [
+            (Distro::Fedora, "40"),
+            (Distro::Centos, "7"),
+            (Distro::Centos, "8"),
+            (Distro::Centos, "9"),
+            (Distro::Centos, "10"),
+            (Distro::Rocky, "8"),
+            (Distro::Rocky, "9"),
+            (Distro::Rocky, "10"),
+            (Distro::Almalinux, "8"),
+            (Distro::Almalinux, "9"),
+            (Distro::Almalinux, "10"),
+            (Distro::Ol, "6"),
+            (Distro::Ol, "7"),
+            (Distro::Ol, "8"),
+            (Distro::Ol, "9"),
+            (Distro::Amzn, "2018.03"),
+            (Distro::Amzn, "2"),
+            (Distro::Amzn, "2022"),
+            (Distro::Amzn, "2023"),
+            (Distro::Debian, "10"),
+            (Distro::Debian, "11"),
+            (Distro::Debian, "12"),
+            (Distro::Debian, "13"),
+            (Distro::Ubuntu, "16.04"),
+            (Distro::Ubuntu, "18.04"),
+            (Distro::Ubuntu, "20.04"),
+            (Distro::Ubuntu, "22.04"),
+            (Distro::Ubuntu, "24.04"),
+        ];
+        for (d, v) in cases {
+            for arch in [Arch::X86_64, Arch::Aarch64] {
+                if d == Distro::Amzn && v == "2018.03" && arch == Arch::Aarch64 {
+                    continue;
+                }
+                let t = ChainTarget {
+                    distro: d,
+                    distro_version: v.into(),
+                    arch,
+                };
+                let specs = chain_specs(&t, &Config::default(), true).unwrap();
+                assert!(!specs.is_empty(), "{d} {v} {arch}");
+                assert!(
+                    specs
+                        .iter()
+                        .all(|s| !s.urls().iter().any(|u| u.contains("$releasever")
+                            || u.contains("$basearch")
+                            || u.contains("unknown"))),
+                    "{d} {v}: {specs:?}"
+                );
+                let stages: Vec<_> = specs.iter().map(|s| s.stage()).collect();
+                assert!(
+                    stages.windows(2).all(|w| w[0] <= w[1]),
+                    "stages out of order for {d} {v}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn configured_sources_join_their_stage_first_or_last() {
+        let cfg = Config::parse(
+            r#"
+[[source]]
+kind = "dnf"
+name = "mine-first"
+base_url = "http://127.0.0.1:1/a/"
+[[source]]
+kind = "dnf"
+name = "mine-last"
+position = "last"
+base_url = "http://127.0.0.1:1/b/"
+[[source]]
+kind = "apt"
+name = "not-for-fedora"
+base_url = "http://127.0.0.1:1/c/"
+"#,
+            "t",
+        )
+        .unwrap();
+        let t = ChainTarget {
+            distro: Distro::Fedora,
+            distro_version: "40".into(),
+            arch: Arch::X86_64,
+        };
+        let specs = chain_specs(&t, &cfg, true).unwrap();
+        assert_eq!(specs[0].name, "mine-first");
+        let last_meta = specs
+            .iter()
+            .rposition(|s| s.stage() == Stage::Metadata)
+            .unwrap();
+        assert_eq!(specs[last_meta].name, "mine-last");
+        assert!(specs.iter().all(|s| s.name != "not-for-fedora"));
+        let only = chain_specs(&t, &cfg, false).unwrap();
+        assert_eq!(only.len(), 2);
+    }
+}

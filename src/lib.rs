@@ -1,0 +1,41 @@
+//! # kheaders
+//!
+//! Resolve, download, verify and unpack the exact kernel-devel / linux-headers packages for
+//! a kernel identity, so a driver can be built against the running kernel.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kheaders::Error> {
+//! use kheaders::{KernelIdentity, Resolver};
+//!
+//! let resolver = Resolver::builder().cache_dir("/var/cache/kheaders").build()?;
+//! let id = KernelIdentity::new("6.1.0-18-amd64", "x86_64", "debian", "12")?
+//!     .with_kernel_version("#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)")?;
+//! let headers = resolver.resolve_headers(&id).await?;
+//! for a in &headers.resolution.attempts {
+//!     println!("{} {:?} {}", a.source, a.outcome, a.detail);
+//! }
+//! let tree = headers.unpack("/tmp/headers").await?;
+//! println!("make -C {} M=$PWD modules", tree.build_dir.display());
+//! # Ok(()) }
+//! ```
+//!
+//! The pieces: [`identity`] (what kernel), [`source`] and [`catalog`] (where its headers
+//! live), [`resolver`] (the chain and its attempts), [`fetch`] (download and verify),
+//! [`unpack`] (a relocatable tree), [`metadata`] (pure parsers of the remote formats).
+
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod fetch;
+pub mod identity;
+pub mod metadata;
+pub mod resolver;
+pub mod source;
+pub mod unpack;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind};
+pub use identity::{Arch, Distro, KernelIdentity};
+pub use resolver::{Attempt, Outcome, Resolution, ResolvedHeaders, Resolver, ResolverBuilder};
+pub use source::{HeaderSource, PackageRef, PackageSet, SourceError, SourceId};
+pub use unpack::HeadersTree;

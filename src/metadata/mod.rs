@@ -1,0 +1,1 @@
+//! Pure parsers of remote metadata formats: bytes in, types out, no I/O.

@@ -1,0 +1,524 @@
+//! The resolver: runs the chain of sources for an identity and reports every attempt.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), kheaders::Error> {
+//! use kheaders::{KernelIdentity, Resolver};
+//! let resolver = Resolver::builder().cache_dir("/tmp/kheaders-cache").build()?;
+//! let id = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40")?;
+//! let plan = resolver.locate(&id).await?;            // metadata only
+//! let headers = resolver.resolve_headers(&id).await?; // located + downloaded + verified
+//! let tree = headers.unpack("/tmp/headers").await?;   // relocatable headers tree
+//! println!("{} via {:?}: make -C {}", id, plan.source, tree.build_dir.display());
+//! # Ok(()) }
+//! ```
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::catalog::{self, ChainEntry, ChainTarget, SourceSpec};
+use crate::config::{Config, MirrorMap, MirrorRule};
+use crate::error::{Error, ErrorKind};
+use crate::fetch::{
+    FetchError, Fetcher, FetcherOptions, LocalPackage, CONNECT_TIMEOUT, READ_TIMEOUT,
+};
+use crate::identity::KernelIdentity;
+use crate::source::{Context, HeaderSource, PackageRef, PackageSet, Requirement, SourceError};
+use crate::unpack::HeadersTree;
+
+/// Budget for one source's `locate`. Metadata for a large repository (Fedora updates:
+/// ~25 MB of compressed primary.xml) downloads and parses in well under a minute on a
+/// reasonable link; a source slower than this is reported `timed_out` and the chain moves on.
+pub const DEFAULT_SOURCE_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// What one source answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Found,
+    NotFound,
+    Failed,
+    Skipped,
+    TimedOut,
+}
+
+/// One source's attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// The source id (`dnf:fedora-updates`).
+    pub source: String,
+    pub outcome: Outcome,
+    /// What happened, for humans (the error chain for failures).
+    pub detail: String,
+    pub elapsed_ms: u64,
+    /// The error kind, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_kind: Option<ErrorKind>,
+}
+
+/// The answer for an identity: the winning source, its packages, and every attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolution {
+    pub identity: KernelIdentity,
+    /// The source that supplied the packages, when one did.
+    pub source: Option<String>,
+    pub packages: Vec<PackageRef>,
+    pub requirements: Vec<Requirement>,
+    pub notes: Vec<String>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// Packages located, downloaded and verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResolvedHeaders {
+    pub resolution: Resolution,
+    /// The verified local packages, in the resolution's order.
+    pub packages: Vec<LocalPackage>,
+}
+
+impl ResolvedHeaders {
+    /// Unpacks every package into `dest` and relocates the tree so it builds where it lies.
+    pub async fn unpack(&self, dest: impl AsRef<Path>) -> Result<HeadersTree, Error> {
+        Ok(crate::unpack::unpack_all(&self.packages, dest.as_ref()).await?)
+    }
+}
+
+/// What the chain does after a source error. This is the one place that decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Record the attempt and try the next source.
+    Continue,
+    /// Record the attempt and stop: no other source can do better.
+    Stop,
+}
+
+/// Maps a source error kind to the attempt's outcome and whether the chain goes on.
+///
+/// Everything a *source* can get wrong falls through to the next source: a missing repo is
+/// `not_found`, a network or server fault or bad bytes are `failed` (and stay in the
+/// record), a kind this build does not implement or cannot use for this identity is
+/// `skipped`. Only an invalid request stops the chain, since no source can answer it.
+pub fn after_error(kind: ErrorKind) -> (Outcome, Flow) {
+    match kind {
+        ErrorKind::NotFound => (Outcome::NotFound, Flow::Continue),
+        ErrorKind::Transient => (Outcome::Failed, Flow::Continue),
+        ErrorKind::Integrity => (Outcome::Failed, Flow::Continue),
+        ErrorKind::Config => (Outcome::Skipped, Flow::Continue),
+        ErrorKind::Other => (Outcome::Failed, Flow::Continue),
+        ErrorKind::InvalidInput => (Outcome::Failed, Flow::Stop),
+    }
+}
+
+/// Renders an error with its causes: `a: b: c`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
+/// Builds a [`Resolver`].
+#[derive(Debug, Default)]
+pub struct ResolverBuilder {
+    cache_dir: Option<PathBuf>,
+    config: Config,
+    extra_mirrors: Vec<MirrorRule>,
+    no_default_sources: bool,
+    source_timeout: Option<Duration>,
+    extra_sources: Vec<Arc<dyn HeaderSource>>,
+}
+
+impl ResolverBuilder {
+    /// The cache directory (overrides the config's `cache_dir`).
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+    /// The configuration (sources, mirrors, policies).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+    /// Adds a URL prefix rewrite (as `--mirror FROM=TO`).
+    pub fn mirror(mut self, rule: MirrorRule) -> Self {
+        self.extra_mirrors.push(rule);
+        self
+    }
+    /// Leaves the embedded catalog out: only configured and added sources run.
+    pub fn no_default_sources(mut self, yes: bool) -> Self {
+        self.no_default_sources = yes;
+        self
+    }
+    /// Budget for one source's `locate`.
+    pub fn source_timeout(mut self, t: Duration) -> Self {
+        self.source_timeout = Some(t);
+        self
+    }
+    /// Adds a source implemented outside the crate; it runs before the chain's own stages.
+    pub fn add_source(mut self, s: Arc<dyn HeaderSource>) -> Self {
+        self.extra_sources.push(s);
+        self
+    }
+
+    /// Builds the resolver.
+    pub fn build(self) -> Result<Resolver, Error> {
+        let cache_dir = self
+            .cache_dir
+            .or_else(|| self.config.cache_dir.clone())
+            .unwrap_or_else(default_cache_dir);
+        let mut rules = self.config.mirror.clone();
+        rules.extend(self.extra_mirrors);
+        let mirrors = MirrorMap::new(rules);
+        let fetcher = Fetcher::new(FetcherOptions {
+            cache_dir: cache_dir.clone(),
+            mirrors: mirrors.clone(),
+            connect_timeout: CONNECT_TIMEOUT,
+            read_timeout: READ_TIMEOUT,
+        })
+        .map_err(|e| Error::Io {
+            path: cache_dir.clone(),
+            source: std::io::Error::other(error_chain(&e)),
+        })?;
+        let source_timeout = self
+            .source_timeout
+            .or(self.config.source_timeout_secs.map(Duration::from_secs))
+            .unwrap_or(DEFAULT_SOURCE_TIMEOUT);
+        Ok(Resolver {
+            fetcher,
+            mirrors,
+            config: self.config,
+            use_catalog: !self.no_default_sources,
+            source_timeout,
+            extra_sources: self.extra_sources,
+        })
+    }
+}
+
+/// The default cache directory: `$XDG_CACHE_HOME/kheaders` (or the platform equivalent),
+/// else a directory under the system temp dir.
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("kheaders")
+}
+
+/// Runs source chains for identities. Cheap to share behind `Arc`; safe to use concurrently.
+#[derive(Debug)]
+pub struct Resolver {
+    fetcher: Arc<Fetcher>,
+    mirrors: MirrorMap,
+    config: Config,
+    use_catalog: bool,
+    source_timeout: Duration,
+    extra_sources: Vec<Arc<dyn HeaderSource>>,
+}
+
+impl Resolver {
+    /// Starts a builder.
+    pub fn builder() -> ResolverBuilder {
+        ResolverBuilder::default()
+    }
+
+    /// The shared fetcher.
+    pub fn fetcher(&self) -> &Arc<Fetcher> {
+        &self.fetcher
+    }
+
+    /// The chain specs for a target, in order.
+    pub fn chain_specs(&self, target: &ChainTarget) -> Result<Vec<SourceSpec>, Error> {
+        Ok(catalog::chain_specs(
+            target,
+            &self.config,
+            self.use_catalog,
+        )?)
+    }
+
+    /// The sources that would run for a target, in order.
+    pub fn chain(&self, target: &ChainTarget) -> Result<Vec<Arc<dyn HeaderSource>>, Error> {
+        let mut out: Vec<Arc<dyn HeaderSource>> = self.extra_sources.clone();
+        for spec in self.chain_specs(target)? {
+            out.push(catalog::build_source(&spec)?);
+        }
+        Ok(out)
+    }
+
+    /// The chain as `kheaders sources` shows it (URLs rewritten).
+    pub fn describe_chain(&self, target: &ChainTarget) -> Result<Vec<ChainEntry>, Error> {
+        let specs = self.chain_specs(target)?;
+        let mut sources = Vec::new();
+        for spec in &specs {
+            sources.push(catalog::build_source(spec)?);
+        }
+        let mut entries: Vec<ChainEntry> = self
+            .extra_sources
+            .iter()
+            .map(|s| ChainEntry {
+                id: s.id().to_string(),
+                kind: s.kind(),
+                stage: s.kind().stage().as_str(),
+                origin: catalog::Origin::Config,
+                urls: s.urls().iter().map(|u| self.mirrors.rewrite(u)).collect(),
+            })
+            .collect();
+        entries.extend(catalog::describe_chain(&specs, &sources, &self.mirrors));
+        Ok(entries)
+    }
+
+    fn context(&self) -> Context {
+        Context {
+            fetcher: self.fetcher.clone(),
+            source_timeout: self.source_timeout,
+        }
+    }
+
+    fn target(id: &KernelIdentity) -> ChainTarget {
+        ChainTarget {
+            distro: id.distro(),
+            distro_version: id.distro_version().to_string(),
+            arch: id.arch(),
+        }
+    }
+
+    async fn run_locate(
+        &self,
+        cx: &Context,
+        source: &Arc<dyn HeaderSource>,
+        id: &KernelIdentity,
+    ) -> (Result<Option<PackageSet>, SourceError>, Option<Duration>) {
+        let started = Instant::now();
+        match tokio::time::timeout(self.source_timeout, source.locate(cx, id)).await {
+            Ok(r) => (r, Some(started.elapsed())),
+            Err(_) => (Ok(None), None),
+        }
+    }
+
+    /// Locates the packages (metadata only; nothing is downloaded but metadata).
+    pub async fn locate(&self, id: &KernelIdentity) -> Result<Resolution, Error> {
+        self.run_chain(id, false).await.map(|(r, _)| r)
+    }
+
+    /// Locates, downloads and verifies the packages. A source whose packages fail to
+    /// download or verify is recorded as failed and the chain moves on.
+    pub async fn resolve_headers(&self, id: &KernelIdentity) -> Result<ResolvedHeaders, Error> {
+        let (resolution, packages) = self.run_chain(id, true).await?;
+        Ok(ResolvedHeaders {
+            resolution,
+            packages,
+        })
+    }
+
+    async fn run_chain(
+        &self,
+        id: &KernelIdentity,
+        download: bool,
+    ) -> Result<(Resolution, Vec<LocalPackage>), Error> {
+        let chain = self.chain(&Self::target(id))?;
+        let cx = self.context();
+        let mut resolution = Resolution {
+            identity: id.clone(),
+            source: None,
+            packages: Vec::new(),
+            requirements: Vec::new(),
+            notes: Vec::new(),
+            attempts: Vec::new(),
+        };
+        if self.config.verify_signatures == Some(false) {
+            tracing::warn!("OpenPGP signature verification is turned off by configuration");
+            resolution.notes.push(
+                "signature verification turned off by configuration (verify_signatures = false)"
+                    .into(),
+            );
+        }
+        for source in &chain {
+            let started = Instant::now();
+            let (result, took) = self.run_locate(&cx, source, id).await;
+            let elapsed_ms = took.unwrap_or_else(|| started.elapsed()).as_millis() as u64;
+            let attempt = |outcome, detail: String, error_kind| Attempt {
+                source: source.id().to_string(),
+                outcome,
+                detail,
+                elapsed_ms,
+                error_kind,
+            };
+            match (result, took) {
+                (_, None) => {
+                    resolution.attempts.push(attempt(
+                        Outcome::TimedOut,
+                        format!("no answer within {} s", self.source_timeout.as_secs()),
+                        Some(ErrorKind::Transient),
+                    ));
+                }
+                (Ok(None), _) => resolution.attempts.push(attempt(
+                    Outcome::NotFound,
+                    "does not carry this kernel".into(),
+                    None,
+                )),
+                (Ok(Some(set)), _) if set.packages.is_empty() => resolution.attempts.push(attempt(
+                    Outcome::NotFound,
+                    "answered with no packages".into(),
+                    None,
+                )),
+                (Ok(Some(set)), _) => {
+                    if download {
+                        match self.download_all(&set.packages).await {
+                            Ok(local) => {
+                                let detail = summarize(&set);
+                                let elapsed_ms = started.elapsed().as_millis() as u64;
+                                resolution.attempts.push(Attempt {
+                                    elapsed_ms,
+                                    ..attempt(Outcome::Found, detail, None)
+                                });
+                                return Ok((finish(resolution, source, set), local));
+                            }
+                            Err(e) => {
+                                let kind = e.kind();
+                                let (outcome, flow) = after_error(kind);
+                                let elapsed_ms = started.elapsed().as_millis() as u64;
+                                resolution.attempts.push(Attempt {
+                                    elapsed_ms,
+                                    ..attempt(
+                                        outcome,
+                                        format!(
+                                            "located, but download failed: {}",
+                                            error_chain(&e)
+                                        ),
+                                        Some(kind),
+                                    )
+                                });
+                                if flow == Flow::Stop {
+                                    break;
+                                }
+                            }
+                        }
+                    } else {
+                        resolution
+                            .attempts
+                            .push(attempt(Outcome::Found, summarize(&set), None));
+                        return Ok((finish(resolution, source, set), Vec::new()));
+                    }
+                }
+                (Err(e), _) => {
+                    let kind = e.kind();
+                    let (outcome, flow) = after_error(kind);
+                    resolution
+                        .attempts
+                        .push(attempt(outcome, error_chain(&e), Some(kind)));
+                    if flow == Flow::Stop {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(exhausted(id, resolution))
+    }
+
+    async fn download_all(&self, packages: &[PackageRef]) -> Result<Vec<LocalPackage>, FetchError> {
+        let futs = packages.iter().map(|p| self.fetcher.download(p));
+        let results = futures_util::future::join_all(futs).await;
+        results.into_iter().collect()
+    }
+}
+
+fn summarize(set: &PackageSet) -> String {
+    let names: Vec<String> = set
+        .packages
+        .iter()
+        .map(|p| format!("{} {}", p.name, p.version))
+        .collect();
+    names.join(", ")
+}
+
+fn finish(
+    mut resolution: Resolution,
+    source: &Arc<dyn HeaderSource>,
+    set: PackageSet,
+) -> Resolution {
+    resolution.source = Some(source.id().to_string());
+    resolution.packages = set.packages;
+    resolution.requirements = set.requirements;
+    resolution.notes.extend(set.notes);
+    resolution
+}
+
+/// The error when no source succeeded: integrity beats transient beats not-found, so an
+/// integrity failure anywhere is never reported as a mere "not found".
+fn exhausted(id: &KernelIdentity, resolution: Resolution) -> Error {
+    let integrity: Vec<&Attempt> = resolution
+        .attempts
+        .iter()
+        .filter(|a| a.error_kind == Some(ErrorKind::Integrity))
+        .collect();
+    let identity = id.to_string();
+    if let Some(first) = integrity.first() {
+        let detail = format!("{}: {}", first.source, first.detail);
+        return Error::Integrity {
+            identity,
+            detail,
+            resolution: Box::new(resolution),
+        };
+    }
+    let failed: Vec<&Attempt> = resolution
+        .attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, Outcome::Failed | Outcome::TimedOut))
+        .collect();
+    if let Some(first) = failed.first() {
+        let transient = failed
+            .iter()
+            .any(|a| a.error_kind == Some(ErrorKind::Transient));
+        let detail = format!("{}: {}", first.source, first.detail);
+        return Error::SourcesFailed {
+            identity,
+            detail,
+            transient,
+            resolution: Box::new(resolution),
+        };
+    }
+    Error::NotFound {
+        identity,
+        resolution: Box::new(resolution),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pins which errors fall through: everything a source can get wrong moves on to the
+    /// next source; only an invalid request stops the chain.
+    #[test]
+    fn fall_through_policy_is_pinned() {
+        assert_eq!(
+            after_error(ErrorKind::NotFound),
+            (Outcome::NotFound, Flow::Continue)
+        );
+        assert_eq!(
+            after_error(ErrorKind::Transient),
+            (Outcome::Failed, Flow::Continue)
+        );
+        assert_eq!(
+            after_error(ErrorKind::Integrity),
+            (Outcome::Failed, Flow::Continue)
+        );
+        assert_eq!(
+            after_error(ErrorKind::Config),
+            (Outcome::Skipped, Flow::Continue)
+        );
+        assert_eq!(
+            after_error(ErrorKind::Other),
+            (Outcome::Failed, Flow::Continue)
+        );
+        assert_eq!(
+            after_error(ErrorKind::InvalidInput),
+            (Outcome::Failed, Flow::Stop)
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! The `url-template` source: operator-provided URL templates, and the catalog's known
+//! direct layouts (Koji package paths, Oracle `getPackage/`, vault `Packages/` paths).
+//!
+//! A template is a URL with placeholders, e.g.
+//! `https://kojipkgs.fedoraproject.org/packages/kernel/{version}/{rel}/{arch}/{filename}`,
+//! expanded per root header package of the identity:
+//!
+//! | placeholder | example |
+//! |---|---|
+//! | `{release}` | `6.8.9-300.fc40.x86_64` (`uname -r`) |
+//! | `{name}` | `kernel-devel`, `linux-headers-6.1.0-18-amd64` |
+//! | `{version}` | `6.8.9` (RPM V; deb: the full package version when pinned) |
+//! | `{rel}` | `300.fc40` (RPM R) |
+//! | `{arch}` | `x86_64` |
+//! | `{debarch}` | `amd64` |
+//! | `{distro}` | `fedora` |
+//! | `{distro_version}` | `40` |
+//! | `{distro_major}` | `8` (of `8.9`) |
+//! | `{elver}` | `9.3` from `el9_3`; the vault directory for CentOS (`8.5.2111`, `7.9.2009`) |
+//! | `{filename}` | `kernel-devel-6.8.9-300.fc40.x86_64.rpm` |
+//!
+//! Unknown placeholders are a config error at load time. A 404 is "not here"; an existing
+//! URL is returned with `check_package_header` set, so the downloaded package is accepted
+//! only if its own header names the identity's package and its digests verify.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+use super::{
+    Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError, SourceId,
+    SourceKind,
+};
+use crate::catalog::{point_release, SourceSpec};
+use crate::config::ConfigError;
+use crate::identity::{Family, KernelIdentity};
+
+/// Every placeholder a template may use.
+pub const PLACEHOLDERS: &[&str] = &[
+    "release",
+    "name",
+    "version",
+    "rel",
+    "arch",
+    "debarch",
+    "distro",
+    "distro_version",
+    "distro_major",
+    "elver",
+    "filename",
+];
+
+/// Checks a template's placeholders; the error names the first unknown one.
+pub fn check_template(t: &str) -> Result<(), String> {
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("template `{t}`: unclosed `{{`"))?;
+        let name = &after[..close];
+        if !PLACEHOLDERS.contains(&name) {
+            return Err(format!(
+                "template `{t}`: unknown placeholder `{{{name}}}` (known: {})",
+                PLACEHOLDERS
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    if url::Url::parse(&t.replace(['{', '}'], "")).is_err() {
+        return Err(format!("template `{t}` is not an absolute URL"));
+    }
+    Ok(())
+}
+
+/// Expands a template for one package; `None` when a placeholder has no value for this
+/// identity (a `{rel}` for a Debian kernel, an `{elver}` for an `el7` kernel outside CentOS).
+pub fn expand(t: &str, vars: &[(&str, Option<String>)]) -> Option<String> {
+    let mut out = t.to_string();
+    for (k, v) in vars {
+        let key = format!("{{{k}}}");
+        if out.contains(&key) {
+            out = out.replace(&key, v.as_deref()?);
+        }
+    }
+    Some(out)
+}
+
+/// The placeholder values for an identity's root package.
+pub fn vars_for(
+    id: &KernelIdentity,
+    pkg: &crate::identity::PackageName,
+) -> Vec<(&'static str, Option<String>)> {
+    let rpm = id.rpm();
+    let (version, rel) = match rpm {
+        Some(r) => (Some(r.version.clone()), Some(r.rel.clone())),
+        None => (pkg.version.clone(), None),
+    };
+    vec![
+        ("release", Some(id.release().to_string())),
+        ("name", Some(pkg.name.clone())),
+        ("version", version),
+        ("rel", rel),
+        ("arch", Some(id.arch().as_str().to_string())),
+        ("debarch", Some(id.arch().debian().to_string())),
+        ("distro", Some(id.distro().as_str().to_string())),
+        ("distro_version", Some(id.distro_version().to_string())),
+        ("distro_major", Some(id.distro_major().to_string())),
+        ("elver", point_release(id)),
+        ("filename", pkg.filename.clone()),
+    ]
+}
+
+/// A url-template source.
+#[derive(Debug)]
+pub struct UrlTemplateSource {
+    id: SourceId,
+    templates: Vec<String>,
+}
+
+/// Builds the source from a catalog or config entry.
+pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
+    let templates = spec.config.templates.clone().unwrap_or_default();
+    for t in &templates {
+        check_template(t).map_err(|message| ConfigError::Source {
+            origin: format!("{:?}", spec.origin).to_lowercase(),
+            source_name: spec.name.clone(),
+            message,
+        })?;
+    }
+    Ok(Arc::new(UrlTemplateSource {
+        id: SourceId::new(SourceKind::UrlTemplate, &spec.name),
+        templates,
+    }))
+}
+
+#[async_trait]
+impl HeaderSource for UrlTemplateSource {
+    fn id(&self) -> &SourceId {
+        &self.id
+    }
+    fn kind(&self) -> SourceKind {
+        SourceKind::UrlTemplate
+    }
+    fn urls(&self) -> Vec<String> {
+        self.templates.clone()
+    }
+
+    async fn locate(
+        &self,
+        cx: &Context,
+        id: &KernelIdentity,
+    ) -> Result<Option<PackageSet>, SourceError> {
+        let mut set = PackageSet::default();
+        for pkg in id.header_packages() {
+            if id.family() == Family::Deb && pkg.version.is_none() {
+                // Without the exact version the file name is unknown.
+                return Ok(None);
+            }
+            let vars = vars_for(id, &pkg);
+            let mut found = None;
+            for t in &self.templates {
+                let Some(url) = expand(t, &vars) else {
+                    continue;
+                };
+                match cx.fetcher.probe(&url).await {
+                    Ok(Some(size)) => {
+                        found = Some((url, size));
+                        break;
+                    }
+                    Ok(None) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let Some((url, size)) = found else {
+                return Ok(None);
+            };
+            let version = match id.rpm() {
+                Some(r) => format!("{}-{}", r.version, r.rel),
+                None => pkg.version.clone().unwrap_or_default(),
+            };
+            set.packages.push(PackageRef {
+                name: pkg.name.clone(),
+                version,
+                arch: pkg.arch.clone(),
+                format: match id.family() {
+                    Family::Rpm => PackageFormat::Rpm,
+                    Family::Deb => PackageFormat::Deb,
+                },
+                urls: vec![url],
+                expected: Expected {
+                    size,
+                    checksums: Vec::new(),
+                    check_package_header: true,
+                },
+            });
+        }
+        if id.family() == Family::Deb {
+            set.notes.push(
+                "url-template fetches the root package only; its Depends closure is not resolved"
+                    .into(),
+            );
+        }
+        Ok(Some(set))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_placeholder_is_named() {
+        let e = check_template("https://x/{relase}/{filename}").unwrap_err();
+        assert!(e.contains("{relase}"), "{e}");
+        assert!(check_template("https://x/{release}/{filename}").is_ok());
+        assert!(check_template("https://x/{release").is_err());
+    }
+
+    #[test]
+    fn koji_layout_expands_for_fedora() {
+        let id = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
+        let pkg = &id.header_packages()[0];
+        let url = expand(
+            "https://kojipkgs.fedoraproject.org/packages/kernel/{version}/{rel}/{arch}/{filename}",
+            &vars_for(&id, pkg),
+        )
+        .unwrap();
+        assert_eq!(
+            url,
+            "https://kojipkgs.fedoraproject.org/packages/kernel/6.8.9/300.fc40/x86_64/kernel-devel-6.8.9-300.fc40.x86_64.rpm"
+        );
+    }
+}
