@@ -1,0 +1,6 @@
+//! Integration tests: one binary, one module per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod server_selftest;
