@@ -58,3 +58,12 @@ pub async fn unpack_all(
 ) -> Result<HeadersTree, UnpackError> {
     Err(UnpackError::Unsupported)
 }
+
+/// Opens a downloaded package and checks that its own header names `pkg` (RPM: name, EVR
+/// and arch, and the header's digests verify; deb: `Package`, `Version`, `Architecture`).
+/// The fetcher calls this for packages whose metadata carried no digest
+/// (`Expected::check_package_header`).
+pub fn verify_package_header(path: &std::path::Path, pkg: &crate::source::PackageRef) -> Result<(), UnpackError> {
+    let _ = (path, pkg);
+    Err(UnpackError::Unsupported)
+}
