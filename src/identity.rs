@@ -395,9 +395,13 @@ fn check_text(
         return Err(err(field, value, "a non-empty value", example));
     }
     if value.len() > max {
+        let mut cut = max.min(value.len());
+        while !value.is_char_boundary(cut) {
+            cut -= 1;
+        }
         return Err(err(
             field,
-            &value[..max.min(value.len())],
+            &format!("{}...", &value[..cut]),
             format!("at most {max} bytes"),
             example,
         ));
@@ -803,33 +807,30 @@ impl KernelIdentity {
         match &self.parsed {
             ParsedRelease::Rpm(r) => {
                 let tag = &r.dist_tag;
-                let (want, example): (String, String) = match self.distro {
-                    Distro::Fedora => (format!("fc{major}"), format!("6.8.9-300.fc{major}.x86_64")),
-                    Distro::Amzn => {
-                        let t = match dv.as_str() {
-                            "2018.03" => "amzn1",
-                            "2" => "amzn2",
-                            "2022" => "amzn2022",
-                            _ => "amzn2023",
-                        };
-                        (t.to_string(), format!("6.1.55-75.123.{t}.x86_64"))
-                    }
-                    Distro::Ol if tag.contains("uek") => (
-                        format!("el{major}uek"),
-                        format!("5.15.0-200.131.27.el{major}uek.x86_64"),
-                    ),
-                    _ => (
-                        format!("el{major}"),
-                        format!("5.14.0-427.13.1.el{major}_4.x86_64"),
-                    ),
-                };
                 let tag_base = tag.split('_').next().unwrap_or(tag);
-                if tag_base != want {
+                // The distro version the tag names: fc40 → 40, el9 → 9, el8uek → 8, amzn2 → 2,
+                // amzn1 → 2018.03.
+                let named = match tag_base {
+                    "amzn1" => "2018.03".to_string(),
+                    t if t.starts_with("amzn") => t[4..].to_string(),
+                    t => t
+                        .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                        .trim_end_matches("uek")
+                        .to_string(),
+                };
+                let agrees = match self.distro {
+                    Distro::Amzn => named == *dv,
+                    _ => named.parse::<u32>().ok() == Some(major),
+                };
+                if !agrees {
                     return Err(err(
                         "distro_version",
                         dv,
-                        format!("a version matching the release's `{tag}` tag (the release needs `{want}` for {} {dv})", self.distro),
-                        example,
+                        format!(
+                            "{named}, the {} version the release's `{tag}` tag names",
+                            self.distro
+                        ),
+                        named.clone(),
                     ));
                 }
             }
@@ -946,13 +947,43 @@ fn series_str(upstream: &str) -> String {
 }
 
 impl fmt::Display for KernelIdentity {
-    /// `6.8.9-300.fc40.x86_64 (fedora 40, x86_64)`.
+    /// `6.8.9-300.fc40.x86_64 (fedora 40, x86_64)`, with `; <uname -v>` inside the
+    /// parentheses when the kernel version is known. [`str::parse`] reads it back.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} ({} {}, {})",
+            "{} ({} {}, {}",
             self.release, self.distro, self.distro_version, self.arch
-        )
+        )?;
+        if let Some(kv) = &self.kernel_version {
+            write!(f, "; {kv}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl std::str::FromStr for KernelIdentity {
+    type Err = IdentityError;
+
+    /// Parses the [`Display`](fmt::Display) form: `RELEASE (DISTRO VERSION, ARCH[; UNAME_V])`.
+    fn from_str(s: &str) -> Result<Self, IdentityError> {
+        let bad = || {
+            err(
+                "identity",
+                s,
+                "`RELEASE (DISTRO VERSION, ARCH[; UNAME_V])`",
+                "6.8.9-300.fc40.x86_64 (fedora 40, x86_64)",
+            )
+        };
+        let (release, rest) = s.split_once(" (").ok_or_else(bad)?;
+        let inner = rest.strip_suffix(')').ok_or_else(bad)?;
+        let (head, kv) = match inner.split_once("; ") {
+            Some((h, k)) => (h, Some(k)),
+            None => (inner, None),
+        };
+        let (dv, arch) = head.split_once(", ").ok_or_else(bad)?;
+        let (distro, version) = dv.split_once(' ').ok_or_else(bad)?;
+        KernelIdentity::build(release, Some(arch), distro, version, kv)
     }
 }
 
@@ -976,7 +1007,8 @@ pub fn parse_os_release(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn normalize_distro_version(distro: Distro, v: &str) -> Result<String, IdentityError> {
+/// Validates and normalizes a distro version for a distro (`debian` `12.5` → `12`).
+pub fn normalize_distro_version(distro: Distro, v: &str) -> Result<String, IdentityError> {
     let v = v.trim();
     let bad = |expected: &str, example: &str| Err(err("distro_version", v, expected, example));
     match distro {
@@ -1258,7 +1290,10 @@ mod tests {
     fn dist_tag_disagreeing_with_distro_version_names_the_field() {
         let e = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "39").unwrap_err();
         assert_eq!(e.field, "distro_version");
-        assert!(e.expected.contains("fc40"), "{e}");
+        assert!(
+            e.expected.starts_with("40,") && e.expected.contains("fc40"),
+            "{e}"
+        );
         for (r, d, v) in [
             ("5.14.0-427.el9.x86_64", "rocky", "8"),
             ("5.10.199-190.747.amzn2.x86_64", "amzn", "2023"),

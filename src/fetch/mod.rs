@@ -230,10 +230,16 @@ impl Fetcher {
             resp
         };
         match Self::check_status(&url, resp.status()) {
-            Ok(()) => Ok(Some(
-                resp.content_length()
-                    .filter(|_| resp.status() == reqwest::StatusCode::OK),
-            )),
+            Ok(()) => {
+                // HEAD bodies are empty, so read the announced length from the header itself.
+                let len = resp
+                    .headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|_| resp.status() == reqwest::StatusCode::OK);
+                Ok(Some(len))
+            }
             Err(FetchError::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }

@@ -3,4 +3,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cli;
+mod corpus;
+mod detect;
+mod identity_props;
 mod server_selftest;
