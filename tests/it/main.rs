@@ -7,4 +7,5 @@ mod cli;
 mod corpus;
 mod detect;
 mod identity_props;
+mod resolver_chain;
 mod server_selftest;
