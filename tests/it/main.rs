@@ -4,3 +4,7 @@
 mod support;
 
 mod server_selftest;
+mod rpm_catalog;
+mod rpm_dnf;
+mod rpm_koji;
+mod rpm_support;
