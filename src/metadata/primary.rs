@@ -26,6 +26,7 @@
 //! time, and skips every package whose name the caller does not want without allocating.
 
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::QName;
 use quick_xml::Reader;
 use std::io::BufRead;
 
@@ -294,6 +295,17 @@ pub fn for_each_package<R: BufRead>(
             _ => {}
         }
         buf.clear();
+        if skipping && in_package {
+            // The rest of this <package> is of no interest: let quick-xml skip to its end
+            // without a round trip through this loop per event.
+            if let Err(e) = reader.read_to_end_into(QName("package"), &mut buf) {
+                return Err(xml_err(&reader, e));
+            }
+            buf.clear();
+            in_package = false;
+            skipping = false;
+            field = Field::None;
+        }
     }
     if !seen_root {
         return Err(PrimaryError::NotPrimary);
