@@ -175,6 +175,8 @@ async fn every_family_resolves_through_its_catalog_chain() {
     }
     // Nothing ever asked for a metalink or mirror list whose base URL answered.
     assert_eq!(hits_containing(&srv, "mirrors.fedoraproject.org"), 0);
+    // The AL2 kernel-5.4 extras repository is never asked about a 5.10 or 4.14 kernel.
+    assert_eq!(hits_containing(&srv, "/extras/kernel-5.4/"), 0);
 }
 
 #[tokio::test]

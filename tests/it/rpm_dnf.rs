@@ -331,3 +331,73 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
     assert_eq!(r.packages[0].arch, "aarch64");
     assert!(r.packages[0].urls[0].ends_with("kernel-devel-6.8.9-300.fc40.aarch64.rpm"));
 }
+
+#[tokio::test]
+async fn metalink_digest_rejects_a_stale_mirror_and_the_next_one_answers() {
+    let srv = TestServer::empty().await;
+    let repomd_path = mirror_root()
+        .join(ARCHIVE.trim_start_matches('/'))
+        .join("repodata/repomd.xml");
+    let repomd = std::fs::read(&repomd_path).unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(&repomd));
+    let metalink = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" xmlns:mm0="http://fedorahosted.org/mirrormanager">
+ <files>
+  <file name="repomd.xml">
+   <mm0:timestamp>1700000000</mm0:timestamp>
+   <size>{}</size>
+   <verification>
+    <hash type="md5">00000000000000000000000000000000</hash>
+    <hash type="sha256">{sha}</hash>
+   </verification>
+   <resources maxconnections="1">
+    <url protocol="https" type="https" location="US" preference="100">https://mirror-a.example/fedora/40/x86_64/repodata/repomd.xml</url>
+    <url protocol="https" type="https" location="DE" preference="90">https://mirror-b.example/fedora/40/x86_64/repodata/repomd.xml</url>
+   </resources>
+  </file>
+ </files>
+</metalink>"#,
+        repomd.len()
+    );
+    srv.on("/mirrors.example/metalink", move |_, _| {
+        Some(Reply::body(200, metalink.clone()))
+    });
+    // mirror-a still serves an older repomd.xml (valid, but not the one the metalink names).
+    let stale = String::from_utf8(repomd.clone())
+        .unwrap()
+        .replace("<revision>", "<!-- stale --><revision>");
+    srv.on(
+        "/mirror-a.example/fedora/40/x86_64/repodata/repomd.xml",
+        move |_, _| Some(Reply::body(200, stale.clone())),
+    );
+    serve_mirrors(&srv);
+    let cfg = config(
+        r#"
+[[source]]
+kind = "dnf"
+name = "f40-metalink"
+mirrorlist = "https://mirrors.example/metalink?repo=updates-released-f40&arch=x86_64"
+"#,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(cfg)
+        .build()
+        .unwrap();
+    let r = resolver.locate(&fedora_id()).await.unwrap();
+    assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("mirror-a.example") && n.contains("metalink")),
+        "{:?}",
+        r.notes
+    );
+    // The stale mirror's primary was never downloaded.
+    assert_eq!(
+        hits_containing(&srv, "/mirror-a.example/fedora/40/x86_64/repodata/"),
+        1
+    );
+}
