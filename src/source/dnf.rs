@@ -36,7 +36,7 @@ use crate::config::ConfigError;
 use crate::error::ErrorKind;
 use crate::fetch::{FetchError, Hashers};
 use crate::identity::{KernelIdentity, PackageName};
-use crate::metadata::mirrorlist::parse_mirror_list;
+use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
 use crate::metadata::primary::{for_each_package, Compression, PrimaryPackage};
 use crate::metadata::repomd::parse_repomd;
 use crate::resolver::error_chain;
@@ -176,7 +176,9 @@ pub async fn locate_in_repo(
     let mut digests: Vec<Checksum> = Vec::new();
     let mut list_fetched = mirrorlist.is_none();
     let mut failures: Vec<(String, SourceError)> = Vec::new();
-    let mut missing: Vec<FetchError> = Vec::new();
+    // "No repository here" answers: a 404 for repomd.xml or the mirror list, or a mirror
+    // list naming no mirror (MirrorManager's answer for a release it no longer serves).
+    let mut missing: Vec<String> = Vec::new();
     let mut i = 0;
     loop {
         if i == bases.len() {
@@ -194,7 +196,8 @@ pub async fn locate_in_repo(
                     }
                     digests = d;
                 }
-                Err(e) => failures.push((ml.to_string(), e)),
+                Err(MirrorListFailure::Missing(why)) => missing.push(why),
+                Err(MirrorListFailure::Broken(e)) => failures.push((ml.to_string(), e)),
             }
             continue;
         }
@@ -232,7 +235,7 @@ pub async fn locate_in_repo(
                 }
                 return Err(SourceError::NotFound { detail });
             }
-            MirrorOutcome::NoRepo(e) => missing.push(e),
+            MirrorOutcome::NoRepo(e) => missing.push(e.to_string()),
             MirrorOutcome::Failed(e) => {
                 tracing::debug!(source = %source, mirror = %b, error = %error_chain(&e), "mirror failed; trying the next");
                 failures.push((b, e));
@@ -240,15 +243,11 @@ pub async fn locate_in_repo(
         }
     }
     if failures.is_empty() {
-        if missing.len() == 1 {
-            return Err(SourceError::Fetch(missing.remove(0)));
-        }
-        let urls: Vec<String> = missing.iter().map(|e| e.to_string()).collect();
         return Err(SourceError::NotFound {
-            detail: if urls.is_empty() {
-                "no repository URL to try".into()
-            } else {
-                format!("no repository at any mirror: {}", urls.join("; "))
+            detail: match missing.len() {
+                0 => "no repository URL to try".into(),
+                1 => format!("no repository here: {}", missing[0]),
+                _ => format!("no repository at any mirror: {}", missing.join("; ")),
             },
         });
     }
@@ -260,7 +259,7 @@ pub async fn locate_in_repo(
         .iter()
         .map(|(u, e)| format!("{u}: {}", error_chain(e)))
         .collect();
-    parts.extend(missing.iter().map(|e| e.to_string()));
+    parts.extend(missing.iter().cloned());
     Err(SourceError::AllMirrorsFailed {
         detail: parts.join("; "),
         kind,
@@ -280,16 +279,36 @@ fn worst_kind(kinds: impl Iterator<Item = ErrorKind>) -> ErrorKind {
     out
 }
 
+/// Why a mirror list gave no mirrors.
+enum MirrorListFailure {
+    /// The list does not exist or names no mirror: the repository is not served.
+    Missing(String),
+    /// The list could not be fetched or read.
+    Broken(SourceError),
+}
+
 async fn fetch_mirror_list(
     cx: &Context,
     url: &str,
-) -> Result<(Vec<String>, Vec<Checksum>), SourceError> {
-    let body = cx.fetcher.get_bytes(url).await?;
-    let list = parse_mirror_list(&body).map_err(|e| SourceError::Metadata {
-        url: cx.fetcher.rewrite(url),
-        detail: e.to_string(),
-    })?;
-    Ok((list.bases, list.repomd_digests))
+) -> Result<(Vec<String>, Vec<Checksum>), MirrorListFailure> {
+    let body = match cx.fetcher.get_bytes(url).await {
+        Ok(b) => b,
+        Err(e @ FetchError::NotFound { .. }) => {
+            return Err(MirrorListFailure::Missing(e.to_string()))
+        }
+        Err(e) => return Err(MirrorListFailure::Broken(e.into())),
+    };
+    let rewritten = cx.fetcher.rewrite(url);
+    match parse_mirror_list(&body) {
+        Ok(list) => Ok((list.bases, list.repomd_digests)),
+        Err(MirrorListError::Empty) => Err(MirrorListFailure::Missing(format!(
+            "mirror list {rewritten} names no mirror"
+        ))),
+        Err(e) => Err(MirrorListFailure::Broken(SourceError::Metadata {
+            url: rewritten,
+            detail: e.to_string(),
+        })),
+    }
 }
 
 /// Resolves a location against the repository base, honouring `xml:base`.

@@ -8,3 +8,4 @@ mod rpm_catalog;
 mod rpm_dnf;
 mod rpm_koji;
 mod rpm_support;
+mod rpm_url_template;

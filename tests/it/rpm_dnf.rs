@@ -401,3 +401,41 @@ mirrorlist = "https://mirrors.example/metalink?repo=updates-released-f40&arch=x8
         1
     );
 }
+
+#[tokio::test]
+async fn retired_release_with_empty_metalink_is_not_found_not_failed() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    // What MirrorManager answers for a repository it no longer serves.
+    srv.on("/mirrors.fedoraproject.org/metalink", |_, _| {
+        Some(Reply::body(
+            200,
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!--\n# repo = updates-released-f38 arch = x86_64 error: invalid repo or arch\n-->\n",
+        ))
+    });
+    let cfg = config(
+        r#"
+[[source]]
+kind = "dnf"
+name = "f38-updates"
+base_url = "https://dl.fedoraproject.org/pub/fedora/linux/updates/38/Everything/x86_64/"
+mirrorlist = "https://mirrors.fedoraproject.org/metalink?repo=updates-released-f38&arch=x86_64"
+"#,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(cfg)
+        .build()
+        .unwrap();
+    let id = KernelIdentity::new("6.8.9-100.fc38.x86_64", "x86_64", "fedora", "38").unwrap();
+    let e = resolver.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let a = &e.resolution().unwrap().attempts[0];
+    assert_eq!(a.outcome, Outcome::NotFound);
+    assert!(
+        a.detail.contains("names no mirror") && a.detail.contains("404"),
+        "{}",
+        a.detail
+    );
+    assert_eq!(srv.hits("/mirrors.fedoraproject.org/metalink"), 1);
+}
