@@ -24,7 +24,7 @@
 use async_trait::async_trait;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{
@@ -376,11 +376,7 @@ async fn try_mirror(
         checksums: vec![primary.checksum.clone()],
         check_package_header: false,
     };
-    let path = match cx
-        .fetcher
-        .get_file(&primary_url, &source.path_safe(), &expected)
-        .await
-    {
+    let path = match primary_file(cx, source, &primary_url, &expected).await {
         Ok(p) => p,
         Err(e) => return MirrorOutcome::Failed(e.into()),
     };
@@ -403,6 +399,74 @@ async fn try_mirror(
         }
     };
     select(base, &candidates, wanted)
+}
+
+/// The primary file, verified: reused from the content-addressed metadata cache
+/// (`metadata-v1/dnf-primary/<algo>-<digest>`) when a copy with the digest repomd names is
+/// there and still hashes to it, else downloaded through the fetcher (verified on disk) and
+/// moved there. A primary is immutable once named by its digest, so only `repomd.xml` needs
+/// fetching again on a later lookup.
+async fn primary_file(
+    cx: &Context,
+    source: &SourceId,
+    url: &str,
+    expected: &Expected,
+) -> Result<PathBuf, FetchError> {
+    let sum = &expected.checksums[0];
+    let dir = cx
+        .fetcher
+        .cache_dir()
+        .join("metadata-v1")
+        .join("dnf-primary");
+    let cached = dir.join(format!("{:?}-{}", sum.algo, sum.hex).to_lowercase());
+    let check = {
+        let cached = cached.clone();
+        let expected = expected.clone();
+        tokio::task::spawn_blocking(move || verify_file(&cached, &expected))
+    };
+    if let Ok(true) = check.await {
+        tracing::debug!(source = %source, path = %cached.display(), "primary reused from cache");
+        return Ok(cached);
+    }
+    let fresh = cx
+        .fetcher
+        .get_file(url, &source.path_safe(), expected)
+        .await?;
+    std::fs::create_dir_all(&dir).map_err(|e| FetchError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
+    if let Err(e) = std::fs::rename(&fresh, &cached) {
+        // A concurrent lookup may have moved the same verified file there first.
+        if !verify_file(&cached, expected) {
+            return Err(FetchError::Io {
+                path: cached.clone(),
+                source: e,
+            });
+        }
+    }
+    Ok(cached)
+}
+
+/// Whether `path` exists with the expected size and digests.
+fn verify_file(path: &Path, expected: &Expected) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut h = Hashers::new(&expected.checksums);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                size += n as u64;
+                h.update(&buf[..n]);
+            }
+            Err(_) => return false,
+        }
+    }
+    expected.size.is_none_or(|s| s == size) && h.verify("", &expected.checksums).is_ok()
 }
 
 /// Picks, for every wanted package, the entry with its name, V-R and arch (the highest
@@ -658,6 +722,31 @@ mod tests {
         let e = expand_elver("https://v/$elver/BaseOS/", &el9).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("point release"), "{e}");
+    }
+
+    #[test]
+    fn open_checksum_and_open_size_are_checked_over_the_decompressed_stream() {
+        use sha2::Digest;
+        use std::io::Write;
+        let xml = br#"<metadata packages="1"><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch><version epoch="0" ver="1" rel="1"/><location href="a.rpm"/></package></metadata>"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("primary.xml.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        gz.write_all(xml).unwrap();
+        gz.finish().unwrap();
+        let names: HashSet<String> = ["kernel-devel".to_string()].into();
+        let good = Checksum::sha256(hex::encode(sha2::Sha256::digest(xml)));
+        let found = scan_primary(&path, "u", &names, Some(&good), Some(xml.len() as u64)).unwrap();
+        assert_eq!(found.len(), 1);
+        let bad = Checksum::sha256("00".repeat(32));
+        let e = scan_primary(&path, "u", &names, Some(&bad), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity);
+        assert!(e.to_string().contains("open-checksum"), "{e}");
+        let e = scan_primary(&path, "u", &names, None, Some(3)).unwrap_err();
+        assert!(e.to_string().contains("open-size"), "{e}");
     }
 
     #[test]

@@ -322,3 +322,44 @@ async fn fedora_kernel_only_in_koji_archive_volume_resolves_through_the_hub() {
         "getBuild + listRPMs"
     );
 }
+
+#[tokio::test]
+async fn centos_stream_kernel_gone_from_mirrors_resolves_through_stream_koji() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    install_koji_hub(
+        &srv,
+        "/kojihub.stream.centos.org/kojihub",
+        vec![HubBuild {
+            id: 61234,
+            name: "kernel",
+            version: "5.14.0",
+            release: "503.el9",
+            state: 1,
+            volume: "DEFAULT",
+            rpms: vec![("kernel-devel", "x86_64", 20_000_000)],
+        }],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path()).build().unwrap();
+    let id = KernelIdentity::new("5.14.0-503.el9.x86_64", "x86_64", "centos", "9").unwrap();
+    let r = resolver.locate(&id).await.unwrap();
+    assert_eq!(
+        r.source.as_deref(),
+        Some("koji:centos-stream-koji"),
+        "{:#?}",
+        r.attempts
+    );
+    assert_eq!(
+        r.packages[0].urls[0],
+        "https://kojihub.stream.centos.org/kojifiles/packages/kernel/5.14.0/503.el9/x86_64/kernel-devel-5.14.0-503.el9.x86_64.rpm"
+    );
+    // The Stream repos were asked first and said why not.
+    let appstream = &r.attempts[0];
+    assert_eq!(appstream.source, "dnf:centos-stream-appstream");
+    assert!(
+        appstream.detail.contains("5.14.0-570.el9"),
+        "{}",
+        appstream.detail
+    );
+    assert_eq!(hits_containing(&srv, "cbs.centos.org"), 0);
+}

@@ -439,3 +439,58 @@ mirrorlist = "https://mirrors.fedoraproject.org/metalink?repo=updates-released-f
     );
     assert_eq!(srv.hits("/mirrors.fedoraproject.org/metalink"), 1);
 }
+
+#[tokio::test]
+async fn second_lookup_refetches_repomd_but_reuses_the_verified_primary() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cfg = config(
+        r#"
+[[source]]
+kind = "dnf"
+name = "archive"
+base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/"
+"#,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(cfg)
+        .build()
+        .unwrap();
+    let first = resolver.locate(&fedora_id()).await.unwrap();
+    let second = resolver.locate(&fedora_id()).await.unwrap();
+    assert_eq!(first.packages, second.packages);
+    let primary = primary_path(ARCHIVE);
+    assert_eq!(srv.hits(&format!("{ARCHIVE}/repodata/repomd.xml")), 2);
+    assert_eq!(srv.hits(&format!("{ARCHIVE}/{primary}")), 1);
+}
+
+#[tokio::test]
+async fn corrupted_cached_primary_is_downloaded_again() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cfg = config(
+        r#"
+[[source]]
+kind = "dnf"
+name = "archive"
+base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/"
+"#,
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(cfg)
+        .build()
+        .unwrap();
+    resolver.locate(&fedora_id()).await.unwrap();
+    let dir = cache.path().join("metadata-v1/dnf-primary");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let p = e.unwrap().path();
+        let mut b = std::fs::read(&p).unwrap();
+        b[5] ^= 1;
+        std::fs::write(&p, b).unwrap();
+    }
+    resolver.locate(&fedora_id()).await.unwrap();
+    let primary = primary_path(ARCHIVE);
+    assert_eq!(srv.hits(&format!("{ARCHIVE}/{primary}")), 2);
+}
