@@ -8,7 +8,7 @@
 # They must agree on name, epoch:version-release, arch and package URL; kheaders' sha256 must
 # equal the served file's. A kernel the repository does not carry must be absent for both.
 #
-# Needs: dnf, python3, curl, cargo. Usage: scripts/crosscheck-dnf.sh   (exit 0 = all agree)
+# Needs: dnf, python3, cargo. Usage: scripts/crosscheck-dnf.sh   (exit 0 = all agree)
 # KHEADERS=/path/to/kheaders uses that binary instead of building one.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -18,11 +18,11 @@ PORT="${PORT:-$((20000 + RANDOM % 20000))}"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
 
-python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$MIRROR" >"$WORK/http.log" 2>&1 &
+"$PY" -m http.server "$PORT" --bind 127.0.0.1 --directory "$MIRROR" >"$WORK/http.log" 2>&1 &
 HTTP_PID=$!
 trap 'kill "$HTTP_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 for _ in $(seq 50); do
-    curl -fsS "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && break
+    "$PY" -c 'import sys, urllib.request; urllib.request.urlopen("http://127.0.0.1:%s/" % sys.argv[1])' "$PORT" >/dev/null 2>&1 && break
     sleep 0.1
 done
 
