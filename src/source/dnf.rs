@@ -749,6 +749,79 @@ mod tests {
         assert!(e.to_string().contains("open-size"), "{e}");
     }
 
+    /// Every repository in the fixture mirror (createrepo_c output, gzip/xz/bzip2/zstd
+    /// primaries): repomd parses, the primary verifies against it, and every package entry
+    /// resolves to a file that exists with the listed size and digest.
+    #[test]
+    fn every_fixture_repository_parses_and_its_entries_point_at_real_files() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rpm/mirror");
+        let mut repos = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.ends_with("repodata/repomd.xml") {
+                    repos.push(p.parent().unwrap().parent().unwrap().to_path_buf());
+                }
+            }
+        }
+        assert!(repos.len() >= 15, "{repos:?}");
+        let mut seen = HashSet::new();
+        for repo in repos {
+            let repomd = parse_repomd(&std::fs::read(repo.join("repodata/repomd.xml")).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", repo.display()));
+            let primary = repomd.get("primary").unwrap();
+            let path = repo.join(&primary.href);
+            let expected = Expected {
+                size: primary.size,
+                checksums: vec![primary.checksum.clone()],
+                check_package_header: false,
+            };
+            assert!(verify_file(&path, &expected), "{}", path.display());
+            let mut magic = [0u8; 6];
+            std::fs::File::open(&path)
+                .unwrap()
+                .read_exact(&mut magic)
+                .unwrap();
+            seen.insert(format!("{:?}", Compression::detect(&magic)));
+            let all: HashSet<String> = HashSet::new();
+            let mut entries = Vec::new();
+            for_each_package(
+                BufReader::new(open_decompressed(&path).unwrap()),
+                |n| !all.contains(n),
+                |p| entries.push(p),
+            )
+            .unwrap();
+            scan_primary(
+                &path,
+                "fixture",
+                &all,
+                primary.open_checksum.as_ref(),
+                primary.open_size,
+            )
+            .unwrap();
+            let base = format!("http://h/{}/", repo.strip_prefix(&root).unwrap().display());
+            for e in entries {
+                let url = resolve(&base, e.base.as_deref(), &e.href).unwrap();
+                let file = root.join(url.strip_prefix("http://h/").unwrap());
+                let want = Expected {
+                    size: e.size,
+                    checksums: e.checksum.iter().cloned().collect(),
+                    check_package_header: false,
+                };
+                assert!(verify_file(&file, &want), "{}", file.display());
+            }
+        }
+        for c in ["Gzip", "Xz", "Zstd", "Bzip2"] {
+            assert!(
+                seen.contains(c),
+                "no {c} primary among the fixtures: {seen:?}"
+            );
+        }
+    }
+
     #[test]
     fn worst_kind_prefers_integrity_then_transient() {
         use ErrorKind::*;

@@ -81,6 +81,14 @@ const CASES: &[Case] = &[
         name: "kernel-devel",
     },
     Case {
+        release: "5.14.0-503.14.1.el9_5.x86_64+rt",
+        distro: "rocky",
+        version: "9",
+        source: "dnf:rocky-rt",
+        url: "https://dl.rockylinux.org/pub/rocky/9/RT/x86_64/os/Packages/k/kernel-rt-devel-5.14.0-503.14.1.el9_5.x86_64.rpm",
+        name: "kernel-rt-devel",
+    },
+    Case {
         release: "5.14.0-362.8.1.el9_3.x86_64",
         distro: "almalinux",
         version: "9",
