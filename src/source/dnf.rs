@@ -378,6 +378,16 @@ async fn try_mirror(
     };
     let path = match primary_file(cx, source, &primary_url, &expected).await {
         Ok(p) => p,
+        // The repository exists (repomd answered) but not the file it names: a broken or
+        // half-synced mirror, not an absent repository.
+        Err(FetchError::NotFound { url, status }) => {
+            return MirrorOutcome::Failed(SourceError::Metadata {
+                url: rewritten,
+                detail: format!(
+                    "repomd.xml names {url}, which answers HTTP {status} (mirror mid-sync?)"
+                ),
+            })
+        }
         Err(e) => return MirrorOutcome::Failed(e.into()),
     };
     let names: HashSet<String> = wanted.iter().map(|w| w.name.clone()).collect();

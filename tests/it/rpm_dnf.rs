@@ -494,3 +494,31 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
     let primary = primary_path(ARCHIVE);
     assert_eq!(srv.hits(&format!("{ARCHIVE}/{primary}")), 2);
 }
+
+#[tokio::test]
+async fn mirror_missing_the_primary_its_repomd_names_is_broken_not_absent() {
+    let srv = TestServer::empty().await;
+    let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
+    srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
+        Some(Reply::body(200, list.clone()))
+    });
+    let primary = primary_path(ARCHIVE);
+    srv.on(
+        &format!("/mirror-a.example/fedora/40/x86_64/{primary}"),
+        |_, _| Some(Reply::status(404)),
+    );
+    serve_mirrors(&srv);
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(mirrorlist_config())
+        .build()
+        .unwrap();
+    let r = resolver.locate(&fedora_id()).await.unwrap();
+    assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
+    assert!(
+        r.notes.iter().any(|n| n.contains("mid-sync")),
+        "{:?}",
+        r.notes
+    );
+}
