@@ -4,6 +4,8 @@
 mod support;
 
 mod server_selftest;
+
+// RPM family: dnf, amazon, koji and url-template sources through the catalog.
 mod rpm_catalog;
 mod rpm_dnf;
 mod rpm_koji;
