@@ -20,6 +20,8 @@ pub const EXTRA_HOSTS: &[&str] = &[
     "mirror-a.example",
     "mirror-b.example",
     "broken.example",
+    // AL1's mirror.list names this host, not the catalog.
+    "packages.us-east-1.amazonaws.com",
 ];
 
 /// The fixture mirror root.
@@ -78,6 +80,24 @@ pub fn fixture_for_url(u: &str) -> PathBuf {
 /// sha256 of a fixture file.
 pub fn sha256_of(path: &std::path::Path) -> String {
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+/// Every digest a package reference promises, recomputed over the fixture file:
+/// `(expected, actual)` pairs.
+pub fn digests_of(p: &kheaders::PackageRef, path: &std::path::Path) -> Vec<(String, String)> {
+    let bytes = std::fs::read(path).unwrap();
+    p.expected
+        .checksums
+        .iter()
+        .map(|c| {
+            let actual = match c.algo {
+                kheaders::source::DigestAlgo::Sha1 => hex::encode(sha1::Sha1::digest(&bytes)),
+                kheaders::source::DigestAlgo::Sha256 => hex::encode(sha2::Sha256::digest(&bytes)),
+                kheaders::source::DigestAlgo::Sha512 => hex::encode(sha2::Sha512::digest(&bytes)),
+            };
+            (c.hex.clone(), actual)
+        })
+        .collect()
 }
 
 /// Requests whose path contains `needle`.
