@@ -162,3 +162,64 @@ async fn hub_answering_html_is_a_failed_attempt_not_a_panic() {
     assert_eq!(a.outcome, Outcome::Failed);
     assert!(a.detail.contains("XML-RPC"), "{}", a.detail);
 }
+
+fn archived_build(size: u64) -> HubBuild {
+    HubBuild {
+        id: 2300001,
+        name: "kernel",
+        version: "6.5.1",
+        release: "100.fc40",
+        state: 1,
+        volume: "fedora_koji_archive05",
+        rpms: vec![("kernel-devel", "x86_64", size)],
+    }
+}
+
+const ARCHIVED_RPM: &str = "kojipkgs.fedoraproject.org/vol/fedora_koji_archive05/packages/kernel/6.5.1/100.fc40/x86_64/kernel-devel-6.5.1-100.fc40.x86_64.rpm";
+
+async fn resolve_archived(srv: &TestServer) -> Result<kheaders::ResolvedHeaders, kheaders::Error> {
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(srv, cache.path())
+        .no_default_sources(true)
+        .config(koji_config())
+        .build()
+        .unwrap();
+    let id = KernelIdentity::new("6.5.1-100.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
+    let r = resolver.resolve_headers(&id).await;
+    drop(cache);
+    r
+}
+
+#[tokio::test]
+async fn koji_download_is_held_to_the_hub_size_and_lands_verified() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let file = mirror_root().join(ARCHIVED_RPM);
+    let size = std::fs::metadata(&file).unwrap().len();
+    install_koji_hub(
+        &srv,
+        "/koji.fedoraproject.org/kojihub",
+        vec![archived_build(size)],
+    );
+    let h = resolve_archived(&srv).await.unwrap();
+    assert_eq!(h.packages[0].sha256, sha256_of(&file));
+    assert_eq!(h.packages[0].size, size);
+    assert_eq!(srv.hits(&format!("/{ARCHIVED_RPM}")), 1);
+}
+
+#[tokio::test]
+async fn koji_download_of_the_wrong_size_is_an_integrity_failure() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let size = std::fs::metadata(mirror_root().join(ARCHIVED_RPM))
+        .unwrap()
+        .len();
+    install_koji_hub(
+        &srv,
+        "/koji.fedoraproject.org/kojihub",
+        vec![archived_build(size + 1)],
+    );
+    let e = resolve_archived(&srv).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    let a = &e.resolution().unwrap().attempts[0];
+    assert_eq!(a.outcome, Outcome::Failed);
+    assert!(a.detail.contains("size"), "{}", a.detail);
+}
