@@ -522,3 +522,45 @@ async fn mirror_missing_the_primary_its_repomd_names_is_broken_not_absent() {
         r.notes
     );
 }
+
+#[tokio::test]
+async fn connection_dropped_mid_primary_falls_through_to_next_mirror() {
+    let srv = TestServer::empty().await;
+    let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
+    srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
+        Some(Reply::body(200, list.clone()))
+    });
+    let primary = primary_path(ARCHIVE);
+    let body = std::fs::read(
+        mirror_root()
+            .join(ARCHIVE.trim_start_matches('/'))
+            .join(&primary),
+    )
+    .unwrap();
+    srv.on(
+        &format!("/mirror-a.example/fedora/40/x86_64/{primary}"),
+        move |_, _| {
+            Some(Reply::Truncated {
+                body: body.clone(),
+                cut_at: body.len() / 2,
+            })
+        },
+    );
+    serve_mirrors(&srv);
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(mirrorlist_config())
+        .build()
+        .unwrap();
+    let r = resolver.locate(&fedora_id()).await.unwrap();
+    assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
+    assert!(
+        r.notes.iter().any(|n| n.contains("mirror-a.example")),
+        "{:?}",
+        r.notes
+    );
+    // Nothing half-written was left in the primary cache.
+    let dir = cache.path().join("metadata-v1/dnf-primary");
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
+}
