@@ -1,21 +1,845 @@
-//! The `dnf` source kind (not implemented yet: its catalog entries report `skipped`).
+//! The `dnf` source: an RPM repository read through its own metadata.
+//!
+//! `<base>/repodata/repomd.xml` names the `primary` metadata file with its digest
+//! ([`crate::metadata::repomd`]); the primary (`.xml.gz`, `.xz`, `.zst` or `.bz2`, told by
+//! its magic bytes) is downloaded into the metadata cache, verified against that digest,
+//! and streamed through a decompressor into the parser ([`crate::metadata::primary`]) while
+//! the decompressed bytes are hashed for `open-checksum`. The decompressed XML is never held
+//! in memory. Matching is on name + version-release + arch from
+//! [`KernelIdentity::header_packages`]; where several epochs carry the same V-R the highest
+//! (by `rpm_evr_compare`) wins. The package's URL is resolved against the repository base
+//! (honouring `xml:base` and relative `../` hrefs), and size and digest come from the entry.
+//!
+//! A source may have a `base_url`, a `mirrorlist` (plain list or metalink), or both: the base
+//! URL is tried first, then every mirror in order. A mirror that fails (network, bad XML, a
+//! digest mismatch, a repomd.xml that disagrees with the metalink) is recorded and the next
+//! one is tried; failures on the way to a success end up in the [`PackageSet`] notes. A 404
+//! for `repomd.xml` everywhere means the repository does not exist for this version:
+//! not-found. The first repository that answers is authoritative for what it carries.
+//!
+//! `$elver` in a URL (vault point-release directories, `9.3` for an `el9_3` kernel) is
+//! expanded here, per identity; a kernel whose release names no point release is not-found
+//! for such a source, with that reason.
 
+use async_trait::async_trait;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{HeaderSource, SourceId, SourceKind, Unimplemented};
-use crate::catalog::SourceSpec;
+use super::{
+    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
+    SourceId, SourceKind,
+};
+use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
+use crate::error::ErrorKind;
+use crate::fetch::{FetchError, Hashers};
+use crate::identity::{KernelIdentity, PackageName};
+use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
+use crate::metadata::primary::{for_each_package, Compression, PrimaryPackage};
+use crate::metadata::repomd::parse_repomd;
+use crate::resolver::error_chain;
 
-/// Builds this kind's source from a catalog or config entry.
-pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
-    Ok(Arc::new(Unimplemented {
-        id: SourceId::new(spec.kind(), &spec.name),
-        kind: spec.kind(),
-        urls: spec.urls(),
-    }))
+/// Read buffer between the decompressor and the XML parser. Large enough that the parser
+/// rarely waits on a refill; small enough to be irrelevant next to the decompressor's state.
+const PARSE_BUFFER: usize = 256 * 1024;
+/// How many other versions of the wanted package a not-found answer lists.
+const NEARBY_VERSIONS: usize = 5;
+
+/// A `dnf` source built from a catalog or config entry.
+#[derive(Debug)]
+pub struct DnfSource {
+    id: SourceId,
+    kind: SourceKind,
+    base_url: Option<String>,
+    mirrorlist: Option<String>,
 }
 
-#[allow(dead_code)]
-fn _kind() -> SourceKind {
-    SourceKind::Dnf
+/// Builds the source from a catalog or config entry.
+pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
+    Ok(Arc::new(DnfSource::from_spec(spec)?))
+}
+
+impl DnfSource {
+    /// The source for a spec of kind `dnf` (or `amazon`, which is a dnf repo behind a
+    /// `mirror.list`).
+    pub fn from_spec(spec: &SourceSpec) -> Result<Self, ConfigError> {
+        let c = &spec.config;
+        if c.base_url.is_none() && c.mirrorlist.is_none() {
+            return Err(ConfigError::Source {
+                origin: format!("{:?}", spec.origin).to_lowercase(),
+                source_name: spec.name.clone(),
+                message: format!("kind `{}` needs `base_url` or `mirrorlist`", spec.kind()),
+            });
+        }
+        Ok(DnfSource {
+            id: SourceId::new(spec.kind(), &spec.name),
+            kind: spec.kind(),
+            base_url: c.base_url.as_deref().map(with_slash),
+            mirrorlist: c.mirrorlist.clone(),
+        })
+    }
+}
+
+fn with_slash(u: &str) -> String {
+    if u.ends_with('/') {
+        u.to_string()
+    } else {
+        format!("{u}/")
+    }
+}
+
+/// Expands `$elver` for the identity; `Err` with the reason when the kernel names no
+/// point release.
+fn expand_elver(u: &str, id: &KernelIdentity) -> Result<String, SourceError> {
+    if !u.contains("$elver") {
+        return Ok(u.to_string());
+    }
+    match point_release(id) {
+        Some(v) => Ok(u.replace("$elver", &v)),
+        None => Err(SourceError::NotFound {
+            detail: format!(
+                "this source reads point-release directories ({u}) but kernel `{}` names no point release (an `elN_M` tag such as el9_4)",
+                id.release()
+            ),
+        }),
+    }
+}
+
+#[async_trait]
+impl HeaderSource for DnfSource {
+    fn id(&self) -> &SourceId {
+        &self.id
+    }
+    fn kind(&self) -> SourceKind {
+        self.kind
+    }
+    fn urls(&self) -> Vec<String> {
+        self.base_url
+            .iter()
+            .chain(self.mirrorlist.iter())
+            .cloned()
+            .collect()
+    }
+
+    async fn locate(
+        &self,
+        cx: &Context,
+        id: &KernelIdentity,
+    ) -> Result<Option<PackageSet>, SourceError> {
+        if id.rpm().is_none() {
+            return Ok(None);
+        }
+        let base = match &self.base_url {
+            Some(b) => Some(expand_elver(b, id)?),
+            None => None,
+        };
+        let mirrorlist = match &self.mirrorlist {
+            Some(m) => Some(expand_elver(m, id)?),
+            None => None,
+        };
+        locate_in_repo(
+            cx,
+            &self.id,
+            base.as_deref(),
+            mirrorlist.as_deref(),
+            &id.header_packages(),
+        )
+        .await
+        .map(Some)
+    }
+}
+
+/// What one mirror said.
+enum MirrorOutcome {
+    /// The repository answered and carries the packages.
+    Found(Vec<PackageRef>, Vec<String>),
+    /// The repository answered and does not carry them (authoritative), with the reason.
+    Absent(String),
+    /// No repository here (`repomd.xml` is 404).
+    NoRepo(FetchError),
+    /// The mirror is broken; try the next.
+    Failed(SourceError),
+}
+
+/// Looks the packages up in one repository reachable through `base` and/or the mirrors of
+/// `mirrorlist`, trying each mirror in order until one answers. Shared with `amazon`.
+pub async fn locate_in_repo(
+    cx: &Context,
+    source: &SourceId,
+    base: Option<&str>,
+    mirrorlist: Option<&str>,
+    wanted: &[PackageName],
+) -> Result<PackageSet, SourceError> {
+    let mut bases: Vec<String> = base.map(with_slash).into_iter().collect();
+    let mut digests: Vec<Checksum> = Vec::new();
+    let mut list_fetched = mirrorlist.is_none();
+    let mut failures: Vec<(String, SourceError)> = Vec::new();
+    // "No repository here" answers: a 404 for repomd.xml or the mirror list, or a mirror
+    // list naming no mirror (MirrorManager's answer for a release it no longer serves).
+    let mut missing: Vec<String> = Vec::new();
+    let mut i = 0;
+    loop {
+        if i == bases.len() {
+            if list_fetched {
+                break;
+            }
+            list_fetched = true;
+            let ml = mirrorlist.unwrap_or_default();
+            match fetch_mirror_list(cx, ml).await {
+                Ok((more, d)) => {
+                    for b in more {
+                        if !bases.contains(&b) {
+                            bases.push(b);
+                        }
+                    }
+                    digests = d;
+                }
+                Err(MirrorListFailure::Missing(why)) => missing.push(why),
+                Err(MirrorListFailure::Broken(e)) => failures.push((ml.to_string(), e)),
+            }
+            continue;
+        }
+        let b = bases[i].clone();
+        i += 1;
+        match try_mirror(cx, source, &b, &digests, wanted).await {
+            MirrorOutcome::Found(mut packages, mut notes) => {
+                // Other known mirrors serve the same relative paths: offer them to the
+                // downloader as fallbacks.
+                for p in &mut packages {
+                    if let Some(first) = p.urls.first().cloned() {
+                        if let Some(rel) = first.strip_prefix(b.as_str()) {
+                            for other in bases.iter().filter(|o| **o != b) {
+                                p.urls.push(format!("{other}{rel}"));
+                            }
+                        }
+                    }
+                }
+                for (u, e) in &failures {
+                    notes.push(format!(
+                        "mirror {u} failed before {b} answered: {}",
+                        error_chain(e)
+                    ));
+                }
+                return Ok(PackageSet {
+                    packages,
+                    requirements: Vec::new(),
+                    notes,
+                });
+            }
+            MirrorOutcome::Absent(detail) => {
+                let mut detail = detail;
+                for (u, e) in &failures {
+                    detail.push_str(&format!("; mirror {u} failed first: {}", error_chain(e)));
+                }
+                return Err(SourceError::NotFound { detail });
+            }
+            MirrorOutcome::NoRepo(e) => missing.push(e.to_string()),
+            MirrorOutcome::Failed(e) => {
+                tracing::debug!(source = %source, mirror = %b, error = %error_chain(&e), "mirror failed; trying the next");
+                failures.push((b, e));
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Err(SourceError::NotFound {
+            detail: match missing.len() {
+                0 => "no repository URL to try".into(),
+                1 => format!("no repository here: {}", missing[0]),
+                _ => format!("no repository at any mirror: {}", missing.join("; ")),
+            },
+        });
+    }
+    if failures.len() == 1 && missing.is_empty() {
+        return Err(failures.remove(0).1);
+    }
+    let kind = worst_kind(failures.iter().map(|(_, e)| e.kind()));
+    let mut parts: Vec<String> = failures
+        .iter()
+        .map(|(u, e)| format!("{u}: {}", error_chain(e)))
+        .collect();
+    parts.extend(missing.iter().cloned());
+    Err(SourceError::AllMirrorsFailed {
+        detail: parts.join("; "),
+        kind,
+    })
+}
+
+/// The most telling kind among mirror failures: integrity over transient over other.
+fn worst_kind(kinds: impl Iterator<Item = ErrorKind>) -> ErrorKind {
+    let mut out = ErrorKind::NotFound;
+    for k in kinds {
+        out = match (out, k) {
+            (ErrorKind::Integrity, _) | (_, ErrorKind::Integrity) => ErrorKind::Integrity,
+            (ErrorKind::Transient, _) | (_, ErrorKind::Transient) => ErrorKind::Transient,
+            (_, k) => k,
+        };
+    }
+    out
+}
+
+/// Why a mirror list gave no mirrors.
+enum MirrorListFailure {
+    /// The list does not exist or names no mirror: the repository is not served.
+    Missing(String),
+    /// The list could not be fetched or read.
+    Broken(SourceError),
+}
+
+async fn fetch_mirror_list(
+    cx: &Context,
+    url: &str,
+) -> Result<(Vec<String>, Vec<Checksum>), MirrorListFailure> {
+    let body = match cx.fetcher.get_bytes(url).await {
+        Ok(b) => b,
+        Err(e @ FetchError::NotFound { .. }) => {
+            return Err(MirrorListFailure::Missing(e.to_string()))
+        }
+        Err(e) => return Err(MirrorListFailure::Broken(e.into())),
+    };
+    let rewritten = cx.fetcher.rewrite(url);
+    match parse_mirror_list(&body) {
+        Ok(list) => Ok((list.bases, list.repomd_digests)),
+        Err(MirrorListError::Empty) => Err(MirrorListFailure::Missing(format!(
+            "mirror list {rewritten} names no mirror"
+        ))),
+        Err(e) => Err(MirrorListFailure::Broken(SourceError::Metadata {
+            url: rewritten,
+            detail: e.to_string(),
+        })),
+    }
+}
+
+/// Resolves a location against the repository base, honouring `xml:base`.
+fn resolve(base: &str, xml_base: Option<&str>, href: &str) -> Result<String, String> {
+    let root = xml_base.map(with_slash).unwrap_or_else(|| base.to_string());
+    let root = url::Url::parse(&root).map_err(|e| format!("bad base URL `{root}`: {e}"))?;
+    root.join(href)
+        .map(|u| u.to_string())
+        .map_err(|e| format!("bad href `{href}`: {e}"))
+}
+
+async fn try_mirror(
+    cx: &Context,
+    source: &SourceId,
+    base: &str,
+    metalink_digests: &[Checksum],
+    wanted: &[PackageName],
+) -> MirrorOutcome {
+    let repomd_url = format!("{base}repodata/repomd.xml");
+    let body = match cx.fetcher.get_bytes(&repomd_url).await {
+        Ok(b) => b,
+        Err(e @ FetchError::NotFound { .. }) => return MirrorOutcome::NoRepo(e),
+        Err(e) => return MirrorOutcome::Failed(e.into()),
+    };
+    let rewritten = cx.fetcher.rewrite(&repomd_url);
+    if !metalink_digests.is_empty() {
+        let ok = metalink_digests.iter().any(|want| {
+            let mut h = Hashers::new(std::slice::from_ref(want));
+            h.update(&body);
+            h.verify(&rewritten, std::slice::from_ref(want)).is_ok()
+        });
+        if !ok {
+            return MirrorOutcome::Failed(SourceError::Integrity {
+                url: rewritten,
+                detail: "repomd.xml matches none of the digests the metalink lists (stale or altered mirror)".into(),
+            });
+        }
+    }
+    let repomd = match parse_repomd(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return MirrorOutcome::Failed(SourceError::Metadata {
+                url: rewritten,
+                detail: e.to_string(),
+            })
+        }
+    };
+    let Some(primary) = repomd.get("primary").cloned() else {
+        return MirrorOutcome::Failed(SourceError::Metadata {
+            url: rewritten,
+            detail: "repomd.xml lists no `primary` metadata".into(),
+        });
+    };
+    let primary_url = match resolve(base, primary.base.as_deref(), &primary.href) {
+        Ok(u) => u,
+        Err(detail) => {
+            return MirrorOutcome::Failed(SourceError::Metadata {
+                url: rewritten,
+                detail,
+            })
+        }
+    };
+    let expected = Expected {
+        size: primary.size,
+        checksums: vec![primary.checksum.clone()],
+        check_package_header: false,
+    };
+    let path = match primary_file(cx, source, &primary_url, &expected).await {
+        Ok(p) => p,
+        // The repository exists (repomd answered) but not the file it names: a broken or
+        // half-synced mirror, not an absent repository.
+        Err(FetchError::NotFound { url, status }) => {
+            return MirrorOutcome::Failed(SourceError::Metadata {
+                url: rewritten,
+                detail: format!(
+                    "repomd.xml names {url}, which answers HTTP {status} (mirror mid-sync?)"
+                ),
+            })
+        }
+        Err(e) => return MirrorOutcome::Failed(e.into()),
+    };
+    let names: HashSet<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    let primary_rewritten = cx.fetcher.rewrite(&primary_url);
+    let open = primary.open_checksum.clone();
+    let open_size = primary.open_size;
+    let parsed = tokio::task::spawn_blocking(move || {
+        scan_primary(&path, &primary_rewritten, &names, open.as_ref(), open_size)
+    })
+    .await;
+    let candidates = match parsed {
+        Ok(Ok(c)) => c,
+        Ok(Err(e)) => return MirrorOutcome::Failed(e),
+        Err(join) => {
+            return MirrorOutcome::Failed(SourceError::Metadata {
+                url: cx.fetcher.rewrite(&primary_url),
+                detail: format!("parser task failed: {join}"),
+            })
+        }
+    };
+    select(base, &candidates, wanted)
+}
+
+/// The primary file, verified: reused from the content-addressed metadata cache
+/// (`metadata-v1/dnf-primary/<algo>-<digest>`) when a copy with the digest repomd names is
+/// there and still hashes to it, else downloaded through the fetcher (verified on disk) and
+/// moved there. A primary is immutable once named by its digest, so only `repomd.xml` needs
+/// fetching again on a later lookup.
+async fn primary_file(
+    cx: &Context,
+    source: &SourceId,
+    url: &str,
+    expected: &Expected,
+) -> Result<PathBuf, FetchError> {
+    let sum = &expected.checksums[0];
+    let dir = cx
+        .fetcher
+        .cache_dir()
+        .join("metadata-v1")
+        .join("dnf-primary");
+    let cached = dir.join(format!("{:?}-{}", sum.algo, sum.hex).to_lowercase());
+    let check = {
+        let cached = cached.clone();
+        let expected = expected.clone();
+        tokio::task::spawn_blocking(move || verify_file(&cached, &expected))
+    };
+    if let Ok(true) = check.await {
+        tracing::debug!(source = %source, path = %cached.display(), "primary reused from cache");
+        return Ok(cached);
+    }
+    let fresh = cx
+        .fetcher
+        .get_file(url, &source.path_safe(), expected)
+        .await?;
+    std::fs::create_dir_all(&dir).map_err(|e| FetchError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
+    if let Err(e) = std::fs::rename(&fresh, &cached) {
+        // A concurrent lookup may have moved the same verified file there first.
+        if !verify_file(&cached, expected) {
+            return Err(FetchError::Io {
+                path: cached.clone(),
+                source: e,
+            });
+        }
+    }
+    Ok(cached)
+}
+
+/// Whether `path` exists with the expected size and digests.
+fn verify_file(path: &Path, expected: &Expected) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut h = Hashers::new(&expected.checksums);
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                size += n as u64;
+                h.update(&buf[..n]);
+            }
+            Err(_) => return false,
+        }
+    }
+    expected.size.is_none_or(|s| s == size) && h.verify("", &expected.checksums).is_ok()
+}
+
+/// Picks, for every wanted package, the entry with its name, V-R and arch (the highest
+/// epoch when several), and builds its [`PackageRef`].
+fn select(base: &str, candidates: &[PrimaryPackage], wanted: &[PackageName]) -> MirrorOutcome {
+    let mut packages = Vec::new();
+    let mut notes = Vec::new();
+    for w in wanted {
+        let vr = w.version.clone().unwrap_or_default();
+        let mut matching: Vec<&PrimaryPackage> = candidates
+            .iter()
+            .filter(|c| c.name == w.name && c.arch == w.arch && c.vr() == vr)
+            .collect();
+        if matching.is_empty() {
+            let mut others: Vec<String> = candidates
+                .iter()
+                .filter(|c| c.name == w.name && c.arch == w.arch)
+                .map(|c| c.display_version())
+                .collect();
+            others.sort_by(|a, b| rpm_version::rpm_evr_compare(b, a));
+            others.dedup();
+            let hint = if others.is_empty() {
+                format!("no {} {} at all", w.name, w.arch)
+            } else {
+                let n = others.len();
+                others.truncate(NEARBY_VERSIONS);
+                format!("{n} other versions, newest {}", others.join(", "))
+            };
+            return MirrorOutcome::Absent(format!(
+                "repository {base} does not carry {}-{vr}.{} ({hint})",
+                w.name, w.arch
+            ));
+        }
+        matching.sort_by(|a, b| rpm_version::rpm_evr_compare(&b.evr(), &a.evr()));
+        let best = matching[0];
+        if matching.len() > 1 {
+            notes.push(format!(
+                "{} entries for {}-{vr}.{}; chose epoch {} (highest of {})",
+                matching.len(),
+                w.name,
+                w.arch,
+                best.epoch,
+                matching
+                    .iter()
+                    .map(|m| m.epoch.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let url = match resolve(base, best.base.as_deref(), &best.href) {
+            Ok(u) => u,
+            Err(detail) => {
+                return MirrorOutcome::Failed(SourceError::Metadata {
+                    url: base.to_string(),
+                    detail,
+                })
+            }
+        };
+        packages.push(PackageRef {
+            name: best.name.clone(),
+            version: best.display_version(),
+            arch: best.arch.clone(),
+            format: PackageFormat::Rpm,
+            urls: vec![url],
+            expected: Expected {
+                size: best.size,
+                checksums: best.checksum.iter().cloned().collect(),
+                check_package_header: best.checksum.is_none(),
+            },
+        });
+    }
+    MirrorOutcome::Found(packages, notes)
+}
+
+/// A reader that hashes and counts what passes through (for `open-checksum`).
+struct HashingReader<R> {
+    inner: R,
+    hashers: Hashers,
+    count: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hashers.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Opens a downloaded metadata file through the decompressor its magic bytes name.
+pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
+    let mut f = std::fs::File::open(path)?;
+    let mut magic = [0u8; 6];
+    let mut got = 0;
+    while got < magic.len() {
+        let n = f.read(&mut magic[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    let f = std::fs::File::open(path)?;
+    Ok(match Compression::detect(&magic[..got]) {
+        Compression::None => Box::new(f),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f))),
+        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(BufReader::new(
+            f,
+        ))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(f)?),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(f))),
+    })
+}
+
+/// Streams the verified primary file through its decompressor into the parser, collecting
+/// the entries named in `names`, and checks `open-checksum` / `open-size` over the stream.
+fn scan_primary(
+    path: &Path,
+    url: &str,
+    names: &HashSet<String>,
+    open: Option<&Checksum>,
+    open_size: Option<u64>,
+) -> Result<Vec<PrimaryPackage>, SourceError> {
+    let meta_err = |detail: String| SourceError::Metadata {
+        url: url.to_string(),
+        detail,
+    };
+    let reader = open_decompressed(path).map_err(|e| meta_err(format!("cannot open: {e}")))?;
+    let checks: Vec<Checksum> = open.into_iter().cloned().collect();
+    let mut hashing = BufReader::with_capacity(
+        PARSE_BUFFER,
+        HashingReader {
+            inner: reader,
+            hashers: Hashers::new(&checks),
+            count: 0,
+        },
+    );
+    let mut out = Vec::new();
+    for_each_package(&mut hashing, |n| names.contains(n), |p| out.push(p))
+        .map_err(|e| meta_err(e.to_string()))?;
+    // Drain anything after the root element so the digest covers the whole file.
+    loop {
+        let n = hashing
+            .fill_buf()
+            .map_err(|e| meta_err(format!("decompression failed: {e}")))?
+            .len();
+        if n == 0 {
+            break;
+        }
+        hashing.consume(n);
+    }
+    let inner = hashing.into_inner();
+    if let Some(want) = open_size {
+        if want != inner.count {
+            return Err(SourceError::Integrity {
+                url: url.to_string(),
+                detail: format!(
+                    "decompressed size {} differs from repomd open-size {want}",
+                    inner.count
+                ),
+            });
+        }
+    }
+    if !checks.is_empty() {
+        inner
+            .hashers
+            .verify(url, &checks)
+            .map_err(|e| SourceError::Integrity {
+                url: url.to_string(),
+                detail: format!("open-checksum of the decompressed primary: {e}"),
+            })?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_resolve_against_base_and_xml_base() {
+        let b = "https://cdn.amazonlinux.com/al2023/core/guids/abc/x86_64/";
+        assert_eq!(
+            resolve(b, None, "../../../../blobstore/5b1f/kernel-devel.rpm").unwrap(),
+            "https://cdn.amazonlinux.com/al2023/blobstore/5b1f/kernel-devel.rpm"
+        );
+        assert_eq!(
+            resolve(b, Some("http://other.example/repo"), "Packages/k/x.rpm").unwrap(),
+            "http://other.example/repo/Packages/k/x.rpm"
+        );
+        assert_eq!(
+            resolve(b, None, "Packages/k/x.rpm").unwrap(),
+            format!("{b}Packages/k/x.rpm")
+        );
+    }
+
+    fn pkg(name: &str, epoch: &str, ver: &str, rel: &str, arch: &str) -> PrimaryPackage {
+        PrimaryPackage {
+            name: name.into(),
+            arch: arch.into(),
+            epoch: epoch.into(),
+            version: ver.into(),
+            release: rel.into(),
+            checksum: Some(Checksum::sha256("ab".repeat(32))),
+            size: Some(10),
+            href: format!("Packages/{name}-{ver}-{rel}.{arch}.rpm"),
+            base: None,
+        }
+    }
+
+    #[test]
+    fn highest_epoch_wins_and_is_noted() {
+        let id = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
+        let c = vec![
+            pkg("kernel-devel", "0", "6.8.9", "300.fc40", "x86_64"),
+            pkg("kernel-devel", "2", "6.8.9", "300.fc40", "x86_64"),
+            pkg("kernel-devel", "1", "6.8.9", "300.fc40", "x86_64"),
+            pkg("kernel-devel", "0", "6.8.9", "300.fc40", "aarch64"),
+        ];
+        match select("http://r/", &c, &id.header_packages()) {
+            MirrorOutcome::Found(p, notes) => {
+                assert_eq!(p[0].version, "2:6.8.9-300.fc40");
+                assert_eq!(notes.len(), 1, "{notes:?}");
+            }
+            _ => panic!("not found"),
+        }
+    }
+
+    #[test]
+    fn absent_lists_nearby_versions() {
+        let id = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
+        let c = vec![
+            pkg("kernel-devel", "0", "6.8.10", "300.fc40", "x86_64"),
+            pkg("kernel-devel", "0", "6.8.8", "300.fc40", "x86_64"),
+        ];
+        match select("http://r/", &c, &id.header_packages()) {
+            MirrorOutcome::Absent(d) => {
+                assert!(d.contains("newest 6.8.10-300.fc40, 6.8.8-300.fc40"), "{d}")
+            }
+            _ => panic!("expected absent"),
+        }
+    }
+
+    #[test]
+    fn elver_needs_a_point_release() {
+        let el94 =
+            KernelIdentity::new("5.14.0-427.13.1.el9_4.x86_64", "x86_64", "rocky", "9").unwrap();
+        assert_eq!(
+            expand_elver("https://v/$elver/BaseOS/", &el94).unwrap(),
+            "https://v/9.4/BaseOS/"
+        );
+        let el9 = KernelIdentity::new("5.14.0-70.el9.x86_64", "x86_64", "rocky", "9").unwrap();
+        let e = expand_elver("https://v/$elver/BaseOS/", &el9).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert!(e.to_string().contains("point release"), "{e}");
+    }
+
+    #[test]
+    fn open_checksum_and_open_size_are_checked_over_the_decompressed_stream() {
+        use sha2::Digest;
+        use std::io::Write;
+        let xml = br#"<metadata packages="1"><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch><version epoch="0" ver="1" rel="1"/><location href="a.rpm"/></package></metadata>"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("primary.xml.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&path).unwrap(),
+            flate2::Compression::default(),
+        );
+        gz.write_all(xml).unwrap();
+        gz.finish().unwrap();
+        let names: HashSet<String> = ["kernel-devel".to_string()].into();
+        let good = Checksum::sha256(hex::encode(sha2::Sha256::digest(xml)));
+        let found = scan_primary(&path, "u", &names, Some(&good), Some(xml.len() as u64)).unwrap();
+        assert_eq!(found.len(), 1);
+        let bad = Checksum::sha256("00".repeat(32));
+        let e = scan_primary(&path, "u", &names, Some(&bad), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Integrity);
+        assert!(e.to_string().contains("open-checksum"), "{e}");
+        let e = scan_primary(&path, "u", &names, None, Some(3)).unwrap_err();
+        assert!(e.to_string().contains("open-size"), "{e}");
+    }
+
+    /// Every repository in the fixture mirror (createrepo_c output, gzip/xz/bzip2/zstd
+    /// primaries): repomd parses, the primary verifies against it, and every package entry
+    /// resolves to a file that exists with the listed size and digest.
+    #[test]
+    fn every_fixture_repository_parses_and_its_entries_point_at_real_files() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rpm/mirror");
+        let mut repos = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.ends_with("repodata/repomd.xml") {
+                    repos.push(p.parent().unwrap().parent().unwrap().to_path_buf());
+                }
+            }
+        }
+        assert!(repos.len() >= 15, "{repos:?}");
+        let mut seen = HashSet::new();
+        for repo in repos {
+            let repomd = parse_repomd(&std::fs::read(repo.join("repodata/repomd.xml")).unwrap())
+                .unwrap_or_else(|e| panic!("{}: {e}", repo.display()));
+            let primary = repomd.get("primary").unwrap();
+            let path = repo.join(&primary.href);
+            let expected = Expected {
+                size: primary.size,
+                checksums: vec![primary.checksum.clone()],
+                check_package_header: false,
+            };
+            assert!(verify_file(&path, &expected), "{}", path.display());
+            let mut magic = [0u8; 6];
+            std::fs::File::open(&path)
+                .unwrap()
+                .read_exact(&mut magic)
+                .unwrap();
+            seen.insert(format!("{:?}", Compression::detect(&magic)));
+            let all: HashSet<String> = HashSet::new();
+            let mut entries = Vec::new();
+            for_each_package(
+                BufReader::new(open_decompressed(&path).unwrap()),
+                |n| !all.contains(n),
+                |p| entries.push(p),
+            )
+            .unwrap();
+            scan_primary(
+                &path,
+                "fixture",
+                &all,
+                primary.open_checksum.as_ref(),
+                primary.open_size,
+            )
+            .unwrap();
+            let base = format!("http://h/{}/", repo.strip_prefix(&root).unwrap().display());
+            for e in entries {
+                let url = resolve(&base, e.base.as_deref(), &e.href).unwrap();
+                let file = root.join(url.strip_prefix("http://h/").unwrap());
+                let want = Expected {
+                    size: e.size,
+                    checksums: e.checksum.iter().cloned().collect(),
+                    check_package_header: false,
+                };
+                assert!(verify_file(&file, &want), "{}", file.display());
+            }
+        }
+        for c in ["Gzip", "Xz", "Zstd", "Bzip2"] {
+            assert!(
+                seen.contains(c),
+                "no {c} primary among the fixtures: {seen:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn worst_kind_prefers_integrity_then_transient() {
+        use ErrorKind::*;
+        assert_eq!(
+            worst_kind([Other, Integrity, Transient].into_iter()),
+            Integrity
+        );
+        assert_eq!(worst_kind([Other, Transient].into_iter()), Transient);
+        assert_eq!(worst_kind([Other].into_iter()), Other);
+    }
 }

@@ -276,6 +276,17 @@ pub enum SourceError {
         url: String,
         detail: String,
     },
+
+    /// The source does not carry the identity, and says why (a deleted Koji build, a vault
+    /// that needs a point release the kernel does not name, a repository that holds only
+    /// other versions). Reported as `not_found` with the reason.
+    #[error("{detail}")]
+    NotFound { detail: String },
+
+    /// Every mirror of one repository was tried and failed; `detail` names each mirror and
+    /// its failure, `kind` is the most telling one (integrity over transient over other).
+    #[error("every mirror failed: {detail}")]
+    AllMirrorsFailed { detail: String, kind: ErrorKind },
 }
 
 impl SourceError {
@@ -288,6 +299,8 @@ impl SourceError {
             SourceError::Config { .. } => ErrorKind::Config,
             SourceError::Unsupported { .. } => ErrorKind::Config,
             SourceError::Remote { .. } => ErrorKind::Other,
+            SourceError::NotFound { .. } => ErrorKind::NotFound,
+            SourceError::AllMirrorsFailed { kind, .. } => *kind,
         }
     }
 }

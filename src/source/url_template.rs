@@ -162,21 +162,31 @@ impl HeaderSource for UrlTemplateSource {
             }
             let vars = vars_for(id, &pkg);
             let mut found = None;
+            // A template whose host fails is recorded; the next template may still answer.
+            let mut first_error = None;
             for t in &self.templates {
                 let Some(url) = expand(t, &vars) else {
                     continue;
                 };
                 match cx.fetcher.probe(&url).await {
                     Ok(Some(size)) => {
-                        found = Some((url, size));
+                        // No package is empty: a zero length is a HEAD answer without a
+                        // usable Content-Length, not a size to hold the download to.
+                        found = Some((url, size.filter(|&n| n > 0)));
                         break;
                     }
                     Ok(None) => continue,
-                    Err(e) => return Err(e.into()),
+                    Err(e) => {
+                        tracing::debug!(url = %cx.fetcher.rewrite(&url), error = %e, "template probe failed");
+                        first_error.get_or_insert(e);
+                    }
                 }
             }
             let Some((url, size)) = found else {
-                return Ok(None);
+                return match first_error {
+                    Some(e) => Err(e.into()),
+                    None => Ok(None),
+                };
             };
             let version = match id.rpm() {
                 Some(r) => format!("{}-{}", r.version, r.rel),

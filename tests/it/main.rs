@@ -9,3 +9,10 @@ mod detect;
 mod identity_props;
 mod resolver_chain;
 mod server_selftest;
+
+// RPM family: dnf, amazon, koji and url-template sources through the catalog.
+mod rpm_catalog;
+mod rpm_dnf;
+mod rpm_koji;
+mod rpm_support;
+mod rpm_url_template;
