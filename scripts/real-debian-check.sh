@@ -34,7 +34,7 @@ for pair in "debian bookworm" "debian-security bookworm-security"; do
     fetch "$base/dists/$2/InRelease" "$1/dists/$2/InRelease"
     fetch "$base/dists/$2/main/binary-amd64/Packages.xz" "$1/dists/$2/main/binary-amd64/Packages.xz"
 done
-# InRelease and Packages.xz must belong together: if the index was republished
-# between the two downloads, the hash check fails; refetch both once.
+# InRelease and Packages.xz must belong together: if the archive republished between
+# the two downloads the hash check fails; delete the cache directory and run again.
 cd "$(dirname "$0")/.."
 KHEADERS_REAL_DATA="$DEST" cargo test --test it real_debian -- --ignored --nocapture

@@ -3,4 +3,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod deb_apt;
+mod deb_real;
 mod server_selftest;
