@@ -23,6 +23,7 @@ pub const HOSTS: &[(&str, &str)] = &[
     ("http://ports.ubuntu.com/ubuntu-ports", "/ubuntu-ports"),
     ("http://old-releases.ubuntu.com/ubuntu", "/old-releases"),
     ("https://api.launchpad.net/1.0", "/launchpad"),
+    ("https://launchpad.net", "/launchpad-files"),
 ];
 
 pub fn test_keyring() -> std::path::PathBuf {

@@ -5,4 +5,5 @@ mod support;
 
 mod deb_apt;
 mod deb_real;
+mod deb_snapshot;
 mod server_selftest;

@@ -1,0 +1,230 @@
+//! Aged-out kernels: snapshot.debian.org and Launchpad, from recorded API shapes
+//! (fixtures/deb/snapshot, fixtures/deb/launchpad), through the catalog chains.
+
+use kheaders::{KernelIdentity, Outcome};
+use std::path::PathBuf;
+
+use crate::deb_apt::catalog_resolver;
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
+
+fn query_param(q: &str, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn json(path: PathBuf) -> Option<Reply> {
+    Some(match std::fs::read(&path) {
+        Ok(b) => Reply::body(200, b).with_header("Content-Type", "application/json"),
+        Err(_) => Reply::body(404, "not found"),
+    })
+}
+
+/// The fixture mirrors plus the two APIs, answered from the recorded JSON.
+async fn server() -> TestServer {
+    server_with(|_| {}).await
+}
+
+/// Like [`server`], with `pre` installing handlers that take precedence (faults).
+async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
+    let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
+    pre(&srv);
+    srv.on("/snapshot/mr/binary/", |req, _| {
+        let rest = req.path.strip_prefix("/snapshot/mr/binary/")?;
+        let base = fixture("deb/snapshot/mr/binary");
+        match rest.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
+            [pkg] => json(base.join(pkg).join("index.json")),
+            [pkg, ver, "binfiles"] => {
+                assert_eq!(req.query.as_deref(), Some("fileinfo=1"));
+                json(base.join(pkg).join(ver).join("binfiles.json"))
+            }
+            _ => None,
+        }
+    });
+    srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
+        let q = req.query.clone().unwrap_or_default();
+        let base = fixture("deb/launchpad");
+        if let Some(id) = req
+            .path
+            .strip_prefix("/launchpad/ubuntu/+archive/primary/+binarypub/")
+        {
+            assert_eq!(query_param(&q, "ws.op").as_deref(), Some("binaryFileUrls"));
+            assert_eq!(query_param(&q, "include_meta").as_deref(), Some("true"));
+            return json(base.join("binaryFileUrls").join(format!("{id}.json")));
+        }
+        assert_eq!(
+            query_param(&q, "ws.op").as_deref(),
+            Some("getPublishedBinaries")
+        );
+        assert_eq!(query_param(&q, "exact_match").as_deref(), Some("true"));
+        assert!(
+            query_param(&q, "distro_arch_series")
+                .unwrap()
+                .ends_with("/ubuntu/jammy/amd64")
+                || query_param(&q, "distro_arch_series")
+                    .unwrap()
+                    .ends_with("/ubuntu/jammy/arm64")
+        );
+        assert_eq!(
+            query_param(&q, "status"),
+            None,
+            "any status, Superseded included"
+        );
+        let name = query_param(&q, "binary_name")?;
+        let p = base
+            .join("getPublishedBinaries")
+            .join(format!("{name}.json"));
+        if !p.exists() {
+            return Some(Reply::body(
+                200,
+                r#"{"entries": [], "start": 0, "total_size": 0}"#,
+            ));
+        }
+        // The server-side filters a real service applies: arch and version.
+        let das = query_param(&q, "distro_arch_series").unwrap();
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        let version = query_param(&q, "version");
+        let entries = doc["entries"].as_array_mut().unwrap();
+        entries.retain(|e| {
+            e["distro_arch_series_link"]
+                .as_str()
+                .unwrap()
+                .ends_with(das.rsplit('/').next().unwrap())
+                && version
+                    .as_deref()
+                    .is_none_or(|v| e["binary_package_version"] == v)
+        });
+        Some(Reply::body(200, serde_json::to_vec(&doc).unwrap()))
+    });
+    srv
+}
+
+#[tokio::test]
+async fn aged_out_debian_kernel_resolves_through_snapshot() {
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(
+        res.source.as_deref(),
+        Some("debian-snapshot:snapshot-debian-org"),
+        "{:#?}",
+        res.attempts
+    );
+    // Every earlier source of the chain is in the record.
+    assert!(res.attempts.len() >= 2);
+    assert!(
+        res.attempts[..res.attempts.len() - 1]
+            .iter()
+            .all(|a| a.outcome == Outcome::NotFound),
+        "{:#?}",
+        res.attempts
+    );
+    let got: Vec<_> = res
+        .packages
+        .iter()
+        .map(|p| format!("{} {} {}", p.name, p.version, p.arch))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "linux-headers-4.19.0-5-amd64 4.19.37-5+deb10u2 amd64",
+            "linux-headers-4.19.0-5-common 4.19.37-5+deb10u2 all",
+            "linux-kbuild-4.19 4.19.37-5+deb10u2 amd64",
+        ]
+    );
+    for p in &res.packages {
+        let sha1 = &p.expected.checksums[0];
+        assert_eq!(sha1.algo, kheaders::source::DigestAlgo::Sha1);
+        assert!(
+            p.urls[0].ends_with(&format!("/file/{}", sha1.hex)),
+            "{}",
+            p.urls[0]
+        );
+        assert!(p.expected.check_package_header);
+    }
+    assert!(res.requirements.iter().any(|q| q.name == "gcc-8"));
+    assert!(res.notes.iter().any(|n| n.contains("no uname -v")));
+}
+
+#[tokio::test]
+async fn snapshot_honours_uname_v_and_backs_off_when_busy() {
+    let srv = server_with(|srv| {
+        srv.on(
+            "/snapshot/mr/binary/linux-headers-4.19.0-5-amd64/",
+            |_, n| (n == 1).then(|| Reply::status(503)),
+        )
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10")
+        .unwrap()
+        .with_kernel_version("#1 SMP Debian 4.19.37-5+deb10u1 (2019-07-19)")
+        .unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages[0].version, "4.19.37-5+deb10u1");
+    assert_eq!(
+        res.packages[2].version, "4.19.37-5+deb10u1",
+        "kbuild from the same upload"
+    );
+    assert_eq!(
+        srv.hits("/snapshot/mr/binary/linux-headers-4.19.0-5-amd64/"),
+        2
+    );
+}
+
+#[tokio::test]
+async fn aged_out_ubuntu_kernels_resolve_through_launchpad() {
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    for (release, arch, dep) in [
+        ("5.15.0-30-generic", "x86_64", "linux-headers-5.15.0-30"),
+        ("5.15.0-30-generic", "aarch64", "linux-headers-5.15.0-30"),
+        ("5.15.0-1010-aws", "x86_64", "linux-aws-headers-5.15.0-1010"),
+    ] {
+        let id = KernelIdentity::new(release, arch, "ubuntu", "22.04").unwrap();
+        let res = r
+            .locate(&id)
+            .await
+            .unwrap_or_else(|e| panic!("{release} {arch}: {e}"));
+        assert_eq!(
+            res.source.as_deref(),
+            Some("launchpad:launchpad"),
+            "{:#?}",
+            res.attempts
+        );
+        assert_eq!(res.packages.len(), 2);
+        assert_eq!(res.packages[0].name, format!("linux-headers-{release}"));
+        assert_eq!(res.packages[1].name, dep);
+        assert_eq!(
+            res.packages[0].arch,
+            if arch == "x86_64" { "amd64" } else { "arm64" }
+        );
+        assert_eq!(res.packages[1].arch, "all");
+        for p in &res.packages {
+            assert_eq!(p.sha256().map(str::len), Some(64));
+            assert!(p.urls[0].starts_with("https://launchpad.net/ubuntu/+archive/primary/+files/"));
+        }
+    }
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04")
+        .unwrap()
+        .with_kernel_version("#31-Ubuntu SMP Thu May 5 10:00:26 UTC 2022")
+        .unwrap();
+    assert_eq!(
+        r.locate(&id).await.unwrap().packages[0].version,
+        "5.15.0-30.31"
+    );
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04")
+        .unwrap()
+        .with_kernel_version("#32-Ubuntu SMP Thu May 5 10:00:26 UTC 2022")
+        .unwrap();
+    assert_eq!(
+        r.locate(&id).await.unwrap_err().kind(),
+        kheaders::ErrorKind::NotFound
+    );
+}
