@@ -36,6 +36,10 @@ pub struct Release {
     pub codename: Option<String>,
     pub date: Option<String>,
     pub valid_until: Option<String>,
+    /// `Acquire-By-Hash: yes`: index files are also served as
+    /// `<dir>/by-hash/SHA256/<sha256>`, immune to the archive updating between our reading
+    /// `InRelease` and fetching an index.
+    pub acquire_by_hash: bool,
     pub architectures: Vec<String>,
     pub components: Vec<String>,
     pub sha256: Vec<IndexFile>,
@@ -91,6 +95,9 @@ pub fn parse_release(text: &str) -> Result<Release, String> {
         codename: owned("Codename"),
         date: owned("Date"),
         valid_until: owned("Valid-Until"),
+        acquire_by_hash: para
+            .get("Acquire-By-Hash")
+            .is_some_and(|v| v.eq_ignore_ascii_case("yes")),
         architectures: words("Architectures"),
         components: words("Components"),
         sha256,
@@ -106,6 +113,7 @@ mod tests {
         let t = "Origin: Debian\nSuite: stable\nCodename: bookworm\nComponents: main contrib\nMD5Sum:\n 0123 1 x\nSHA256:\n 2a40c463e108b1ea3abf2e16e38eb9e27b237693b974b862adde73873c7d85c1   1655296 main/binary-amd64/Packages.xz\n";
         let r = parse_release(t).unwrap();
         assert_eq!(r.codename.as_deref(), Some("bookworm"));
+        assert!(!r.acquire_by_hash);
         assert_eq!(r.components, ["main", "contrib"]);
         let f = r.file("main/binary-amd64/Packages.xz").unwrap();
         assert_eq!(f.size, 1655296);

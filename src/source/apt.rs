@@ -269,6 +269,67 @@ impl AptSource {
         }))
     }
 
+    /// Fetches one index file verified against the signed `Release` (size and SHA256) into
+    /// a content-addressed cache (`metadata-v1/apt-by-hash/<sha256>`), so an unchanged index
+    /// is never downloaded twice. When the archive publishes by hash and the plain path
+    /// fails (404, or bytes of a newer index than our `InRelease`), the by-hash path is
+    /// tried, as apt does.
+    async fn fetch_index(
+        &self,
+        cx: &Context,
+        suite: &Suite,
+        entry: &IndexFile,
+        url: &str,
+    ) -> Result<PathBuf, SourceError> {
+        let cas_dir = cx
+            .fetcher
+            .cache_dir()
+            .join("metadata-v1")
+            .join("apt-by-hash");
+        let cas = cas_dir.join(&entry.sha256);
+        if let Ok(Some(())) = verify_cached(&cas, entry).await {
+            tracing::debug!(url, "index unchanged; using the cached copy");
+            return Ok(cas);
+        }
+        let expected = Expected {
+            size: Some(entry.size),
+            checksums: vec![Checksum::sha256(&entry.sha256)],
+            check_package_header: false,
+        };
+        let bucket = format!("apt-{}", self.id.path_safe());
+        let fetched = match cx.fetcher.get_file(url, &bucket, &expected).await {
+            Ok(p) => Ok(p),
+            Err(e @ (FetchError::Integrity { .. } | FetchError::NotFound { .. }))
+                if suite.release.acquire_by_hash =>
+            {
+                let (dir, _) = entry.path.rsplit_once('/').unwrap_or(("", ""));
+                let by_hash = format!(
+                    "{}/{dir}/by-hash/SHA256/{}",
+                    self.dists(&suite.name),
+                    entry.sha256
+                );
+                tracing::debug!(url, error = %e, "retrying the index by hash");
+                match cx.fetcher.get_file(&by_hash, &bucket, &expected).await {
+                    Ok(p) => Ok(p),
+                    // The by-hash copy is absent: report the original failure.
+                    Err(FetchError::NotFound { .. }) => Err(e),
+                    Err(e2) => Err(e2),
+                }
+            }
+            Err(e) => Err(e),
+        }
+        .map_err(from_fetch)?;
+        let io = |e: std::io::Error| {
+            SourceError::Fetch(FetchError::Io {
+                path: cas.clone(),
+                source: e,
+            })
+        };
+        tokio::fs::create_dir_all(&cas_dir).await.map_err(io)?;
+        tokio::fs::rename(&fetched, &cas).await.map_err(io)?;
+        Ok(cas)
+    }
+
     /// Fetches, verifies and scans one component's Packages index.
     async fn scan_component(
         &self,
@@ -278,25 +339,33 @@ impl AptSource {
         debarch: &str,
     ) -> Result<Option<Vec<Candidate>>, SourceError> {
         let dir = format!("{component}/binary-{debarch}");
-        let Some((entry, comp)) = PACKAGES_VARIANTS.iter().find_map(|(f, c)| {
-            suite
-                .release
-                .file(&format!("{dir}/{f}"))
-                .map(|e: &IndexFile| (e.clone(), *c))
-        }) else {
+        let listed: Vec<(IndexFile, Compression)> = PACKAGES_VARIANTS
+            .iter()
+            .filter_map(|(f, c)| {
+                let e: &IndexFile = suite.release.file(&format!("{dir}/{f}"))?;
+                Some((e.clone(), *c))
+            })
+            .collect();
+        if listed.is_empty() {
             return Ok(None);
+        }
+        // The best listed variant; a mirror missing it (404) falls back to the next one.
+        let mut fetched = None;
+        let mut last_err = None;
+        for (entry, comp) in &listed {
+            let url = format!("{}/{}", self.dists(&suite.name), entry.path);
+            match self.fetch_index(cx, suite, entry, &url).await {
+                Ok(path) => {
+                    fetched = Some((path, *comp, url));
+                    break;
+                }
+                Err(e @ SourceError::Fetch(FetchError::NotFound { .. })) => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        let Some((path, comp, url)) = fetched else {
+            return Err(last_err.expect("at least one variant was tried"));
         };
-        let url = format!("{}/{}", self.dists(&suite.name), entry.path);
-        let expected = Expected {
-            size: Some(entry.size),
-            checksums: vec![Checksum::sha256(&entry.sha256)],
-            check_package_header: false,
-        };
-        let path = cx
-            .fetcher
-            .get_file(&url, &format!("apt-{}", self.id.path_safe()), &expected)
-            .await
-            .map_err(from_fetch)?;
         let shown = cx.fetcher.rewrite(&url);
         let suite_name = suite.name.clone();
         let scanned = tokio::task::spawn_blocking(move || scan_file(&path, comp))
@@ -319,6 +388,25 @@ impl AptSource {
                 .collect(),
         ))
     }
+}
+
+/// `Ok(Some(()))` when `path` holds exactly the bytes `entry` describes.
+async fn verify_cached(path: &Path, entry: &IndexFile) -> std::io::Result<Option<()>> {
+    let meta = tokio::fs::metadata(path).await?;
+    if meta.len() != entry.size {
+        return Ok(None);
+    }
+    let path = path.to_path_buf();
+    let want = entry.sha256.clone();
+    tokio::task::spawn_blocking(move || {
+        use sha2::Digest;
+        let mut f = std::fs::File::open(&path)?;
+        let mut h = sha2::Sha256::new();
+        std::io::copy(&mut f, &mut h)?;
+        Ok((hex::encode(h.finalize()) == want).then_some(()))
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// The text of a cleartext-signed document without checking its signature (only with
@@ -377,6 +465,13 @@ fn scan_file(
         ));
     }
     Ok(found)
+}
+
+/// Whether an RFC 2822 `Valid-Until` date lies in the past (unparsable dates do not).
+fn expired(until: &str) -> bool {
+    httpdate::parse_http_date(&until.replace("UTC", "GMT"))
+        .map(|t| t < std::time::SystemTime::now())
+        .unwrap_or(false)
 }
 
 /// Turns a chosen candidate into a package reference.
@@ -438,25 +533,27 @@ impl HeaderSource for AptSource {
             Keyring::new()
         };
         let debarch = id.arch().debian();
-        let mut cands = Vec::new();
         let mut notes = Vec::new();
-        let mut present = 0usize;
+        let mut suites = Vec::new();
         for suite in &self.suites {
-            let Some(s) = self.suite(cx, &keys, suite).await? else {
-                notes.push(format!(
+            match self.suite(cx, &keys, suite).await? {
+                Some(s) => {
+                    if let Some(until) = &s.release.valid_until {
+                        if expired(until) {
+                            notes.push(format!(
+                                "{suite}: Release is past its Valid-Until ({until}); accepted because its signature verifies (archived suites are never re-signed)"
+                            ));
+                        }
+                    }
+                    suites.push(s);
+                }
+                None => notes.push(format!(
                     "suite {suite} not published at {}",
                     cx.fetcher.rewrite(&self.dists(suite))
-                ));
-                continue;
-            };
-            present += 1;
-            for comp in &self.components {
-                if let Some(found) = self.scan_component(cx, &s, comp, debarch).await? {
-                    cands.extend(found);
-                }
+                )),
             }
         }
-        if present == 0 {
+        if suites.is_empty() {
             let url = cx
                 .fetcher
                 .rewrite(&format!("{}/InRelease", self.dists(&self.suites[0])));
@@ -467,13 +564,26 @@ impl HeaderSource for AptSource {
         }
         let root = format!("linux-headers-{}", id.release());
         let pinned = id.deb_package_version();
-        let closure =
-            deb_closure::resolve(&cands, &root, debarch, pinned.as_deref()).map_err(|e| {
-                SourceError::Metadata {
-                    url: cx.fetcher.rewrite(&self.base_url),
-                    detail: e.to_string(),
+        // Components are read in order, across all suites, and reading stops as soon as the
+        // closure is complete: kernel headers live in `main`, and Ubuntu's `universe` index
+        // alone is larger than all of `main`.
+        let mut cands = Vec::new();
+        let mut closure = Ok(None);
+        for comp in &self.components {
+            for s in &suites {
+                if let Some(found) = self.scan_component(cx, s, comp, debarch).await? {
+                    cands.extend(found);
                 }
-            })?;
+            }
+            closure = deb_closure::resolve(&cands, &root, debarch, pinned.as_deref());
+            if matches!(closure, Ok(Some(_))) {
+                break;
+            }
+        }
+        let closure = closure.map_err(|e| SourceError::Metadata {
+            url: cx.fetcher.rewrite(&self.base_url),
+            detail: e.to_string(),
+        })?;
         let Some(closure) = closure else {
             return Ok(None);
         };
@@ -499,6 +609,23 @@ mod tests {
     fn embedded_keyrings_parse() {
         assert!(distro_keyring(Distro::Debian).len() >= 10);
         assert_eq!(distro_keyring(Distro::Ubuntu).len(), 2);
+    }
+
+    #[test]
+    fn embedded_ubuntu_keys_verify_the_real_jammy_inrelease() {
+        let real = include_bytes!("../../fixtures/deb/real/jammy.InRelease");
+        let v = openpgp::verify_cleartext(&distro_keyring(Distro::Ubuntu), real).unwrap();
+        assert_eq!(v.signer.len(), 40);
+        assert!(v.text.contains("Codename: jammy"));
+        // And the Debian keys do not.
+        assert!(openpgp::verify_cleartext(&distro_keyring(Distro::Debian), real).is_err());
+    }
+
+    #[test]
+    fn valid_until_in_the_past_is_detected() {
+        assert!(expired("Sat, 01 Jan 2000 00:00:00 UTC"));
+        assert!(!expired("Fri, 01 Jan 2100 00:00:00 UTC"));
+        assert!(!expired("garbage"));
     }
 
     #[test]

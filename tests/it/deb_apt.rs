@@ -513,3 +513,74 @@ async fn missing_suite_is_not_found_and_reported() {
         Outcome::NotFound
     );
 }
+
+#[tokio::test]
+async fn unchanged_index_is_not_downloaded_twice() {
+    let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = apt_config(&srv.url("/debian"), "\"bookworm\"", &test_keyring());
+    let r = config_resolver(&cfg, cache.path());
+    let id = KernelIdentity::new("6.1.0-47-amd64", "x86_64", "debian", "12").unwrap();
+    let first = r.locate(&id).await.unwrap();
+    let second = r.locate(&id).await.unwrap();
+    assert_eq!(first.packages, second.packages);
+    assert_eq!(
+        srv.hits("/debian/dists/bookworm/InRelease"),
+        2,
+        "the signed Release is always re-read"
+    );
+    assert_eq!(
+        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.xz"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn index_replaced_after_inrelease_is_fetched_by_hash() {
+    // A mirror mid-update: the plain path already holds different bytes than the signed
+    // InRelease promises; Acquire-By-Hash lets us fetch the promised bytes.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("deb/mirrors"), tmp.path());
+    let dir = tmp
+        .path()
+        .join("debian-security/dists/bookworm-security/main/binary-amd64");
+    std::fs::write(dir.join("Packages.xz"), b"newer index").unwrap();
+    let srv = TestServer::serve_dir(tmp.path()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = apt_config(
+        &srv.url("/debian-security"),
+        "\"bookworm-security\"",
+        &test_keyring(),
+    );
+    let r = config_resolver(&cfg, cache.path());
+    let id = KernelIdentity::new("6.1.0-56-amd64", "x86_64", "debian", "12").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages.len(), 3);
+    let by_hash = srv
+        .log()
+        .iter()
+        .filter(|q| q.path.contains("/by-hash/SHA256/"))
+        .count();
+    assert_eq!(by_hash, 1);
+}
+
+#[tokio::test]
+async fn missing_xz_index_falls_back_to_gz() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("deb/mirrors"), tmp.path());
+    std::fs::remove_file(
+        tmp.path()
+            .join("debian/dists/bookworm/main/binary-amd64/Packages.xz"),
+    )
+    .unwrap();
+    let srv = TestServer::serve_dir(tmp.path()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = apt_config(&srv.url("/debian"), "\"bookworm\"", &test_keyring());
+    let r = config_resolver(&cfg, cache.path());
+    let id = KernelIdentity::new("6.1.0-47-amd64", "x86_64", "debian", "12").unwrap();
+    assert_eq!(r.locate(&id).await.unwrap().packages.len(), 3);
+    assert_eq!(
+        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.gz"),
+        1
+    );
+}
