@@ -192,6 +192,33 @@ mod tests {
     }
 
     #[test]
+    fn real_trimmed_bookworm_paragraphs() {
+        let real = include_bytes!("../../fixtures/deb/real/bookworm-amd64.Packages");
+        let (found, errors, n) = scan_packages(real, |_| true);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(n, found.len());
+        let h = found
+            .iter()
+            .find(|p| p.name == "linux-headers-6.1.0-47-amd64")
+            .unwrap();
+        assert_eq!(h.version, "6.1.170-3");
+        assert_eq!(h.source, "linux");
+        assert_eq!(h.size, 1655296);
+        assert_eq!(
+            h.filename,
+            "pool/main/l/linux/linux-headers-6.1.0-47-amd64_6.1.170-3_amd64.deb"
+        );
+        assert!(h
+            .depends
+            .starts_with("linux-headers-6.1.0-47-common (= 6.1.170-3)"));
+        let c = found
+            .iter()
+            .find(|p| p.name == "linux-headers-6.1.0-47-common")
+            .unwrap();
+        assert_eq!(c.architecture, "all");
+    }
+
+    #[test]
     fn missing_field_is_reported_not_dropped_silently() {
         let (found, errors, _) = scan_packages(b"Package: linux-x\nVersion: 1\n", |_| true);
         assert!(found.is_empty());

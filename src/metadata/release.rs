@@ -121,6 +121,26 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_real_bookworm_release() {
+        let kr = crate::metadata::openpgp::Keyring::from_bytes(include_bytes!(
+            "../catalog/keys/debian-archive-keyring.gpg"
+        ))
+        .unwrap();
+        let v = crate::metadata::openpgp::verify_cleartext(
+            &kr,
+            include_bytes!("../../fixtures/deb/real/bookworm.InRelease"),
+        )
+        .unwrap();
+        let r = parse_release(&v.text).unwrap();
+        assert_eq!(r.codename.as_deref(), Some("bookworm"));
+        assert!(r.acquire_by_hash);
+        assert!(r.components.contains(&"main".to_string()));
+        let f = r.file("main/binary-amd64/Packages.xz").unwrap();
+        assert!(f.size > 1_000_000);
+        assert!(r.sha256.len() > 500);
+    }
+
+    #[test]
     fn rejects_release_without_hashes() {
         assert!(parse_release("Origin: x\n").is_err());
         assert!(parse_release("SHA256:\n zz 1 p\n").is_err());

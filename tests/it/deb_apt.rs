@@ -584,3 +584,99 @@ async fn missing_xz_index_falls_back_to_gz() {
         1
     );
 }
+
+#[tokio::test]
+async fn ubuntu_hwe_upload_number_from_uname_v_pins_the_version() {
+    let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("6.8.0-149-generic", "x86_64", "ubuntu", "22.04")
+        .unwrap()
+        .with_kernel_version("#149~22.04.1-Ubuntu SMP PREEMPT_DYNAMIC Fri Oct 10 10:00:00 UTC 2025")
+        .unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages[0].version, "6.8.0-149.149~22.04.1");
+    assert_eq!(res.packages[1].name, "linux-hwe-6.8-headers-6.8.0-149");
+    assert_eq!(res.packages[1].version, "6.8.0-149.149~22.04.1");
+    assert!(res.requirements.iter().any(|q| q.name == "libc6"));
+    let id = KernelIdentity::new("6.8.0-149-generic", "x86_64", "ubuntu", "22.04")
+        .unwrap()
+        .with_kernel_version("#150~22.04.1-Ubuntu SMP PREEMPT_DYNAMIC Fri Oct 10 10:00:00 UTC 2025")
+        .unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    // Not in the archive at that upload: every source was asked, none had it.
+    let attempts = &e.resolution().unwrap().attempts;
+    assert!(
+        attempts.iter().any(|a| a.source == "launchpad:launchpad"),
+        "{attempts:#?}"
+    );
+}
+
+#[tokio::test]
+async fn catalog_chains_use_the_right_hosts_per_distro_and_arch() {
+    let cache = tempfile::tempdir().unwrap();
+    let r = Resolver::builder().cache_dir(cache.path()).build().unwrap();
+    let chain = |d: kheaders::Distro, v: &str, a: kheaders::Arch| {
+        let t = kheaders::catalog::ChainTarget {
+            distro: d,
+            distro_version: v.into(),
+            arch: a,
+        };
+        r.describe_chain(&t)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.id, e.urls.join(" ")))
+            .collect::<Vec<_>>()
+    };
+    use kheaders::{Arch, Distro};
+    let ids = |c: &[(String, String)]| c.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    let deb12 = chain(Distro::Debian, "12", Arch::X86_64);
+    assert_eq!(
+        ids(&deb12),
+        [
+            "apt:debian",
+            "apt:debian-security",
+            "debian-snapshot:snapshot-debian-org"
+        ]
+    );
+    assert!(deb12[0]
+        .1
+        .contains("https://deb.debian.org/debian/dists/bookworm-backports/InRelease"));
+    assert!(deb12[1]
+        .1
+        .contains("https://deb.debian.org/debian-security/dists/bookworm-security/InRelease"));
+    let deb10 = chain(Distro::Debian, "10", Arch::X86_64);
+    assert_eq!(
+        ids(&deb10),
+        [
+            "apt:debian-archive",
+            "apt:debian-archive-security",
+            "debian-snapshot:snapshot-debian-org"
+        ]
+    );
+    assert!(deb10[1]
+        .1
+        .contains("https://archive.debian.org/debian-security/dists/buster/updates/InRelease"));
+    let jammy = chain(Distro::Ubuntu, "22.04", Arch::X86_64);
+    assert_eq!(
+        ids(&jammy),
+        [
+            "apt:ubuntu-archive",
+            "apt:ubuntu-security",
+            "apt:ubuntu-old-releases",
+            "launchpad:launchpad"
+        ]
+    );
+    let jammy_arm = chain(Distro::Ubuntu, "22.04", Arch::Aarch64);
+    assert_eq!(
+        ids(&jammy_arm),
+        [
+            "apt:ubuntu-ports",
+            "apt:ubuntu-old-releases",
+            "launchpad:launchpad"
+        ]
+    );
+    assert!(jammy_arm[0]
+        .1
+        .contains("http://ports.ubuntu.com/ubuntu-ports/dists/jammy-updates/InRelease"));
+}
