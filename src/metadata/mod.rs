@@ -1,6 +1,7 @@
 //! Pure parsers of remote metadata formats: bytes in, types out, no I/O.
 pub mod deb822;
 pub mod deb_closure;
+pub mod debcontrol;
 pub mod depends;
 pub mod launchpad;
 pub mod openpgp;

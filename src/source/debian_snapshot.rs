@@ -7,14 +7,16 @@
 //!    the download is `GET /file/<sha1>`, verified by that SHA-1, its size, and the deb's
 //!    own control fields (`check_package_header`).
 //!
-//! **Closure.** The snapshot API carries no `Depends`. Rather than download the root `.deb`
-//! to read its control file during `locate`, the closure follows the Debian kernel
-//! packaging's fixed naming, which every `linux-headers-<abi>-<flavour>` since buster obeys
-//! (`Depends: linux-headers-<abi>-common[-<featureset>] (= V), linux-kbuild-<series> (>= V),
-//! linux-compiler-gcc-<N>-<family>`): `-common` at exactly the root's version, and
-//! `linux-kbuild-<series>` from the same source upload when published, else the highest
-//! version `>=` the root's. The compiler is the Debian release's kernel compiler. The
-//! downloaded packages' control fields are still checked by the fetcher.
+//! **Closure.** The snapshot API carries no `Depends`, so the closure is read from the
+//! root package itself: its `.deb` is downloaded during `locate` (through the shared
+//! fetcher, verified by SHA-1 and size, into the package cache, where the later download
+//! finds it by the sha256 added to its reference), its `control` must name the package and
+//! version asked for, and its `Depends` are followed like `apt` does: kernel packages
+//! (`-common`, `linux-kbuild-*`) resolved through `/mr/binary/<dep>/` with their version
+//! constraints, the same source upload preferred, else the highest satisfying version; the
+//! rest (`linux-compiler-gcc-8-x86` → `gcc-8`) reported as requirements. One level is read:
+//! the dependencies' own control files are checked when they are downloaded
+//! (`check_package_header`), not during `locate`.
 //!
 //! Politeness: one request at a time per source (a mutex), and 429/503 answers are retried
 //! after a growing pause.
@@ -31,7 +33,10 @@ use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
-use crate::metadata::deb_closure::cmp_versions;
+use crate::metadata::deb822::Paragraph;
+use crate::metadata::deb_closure::{cmp_versions, is_kernel_package, requirement_name};
+use crate::metadata::debcontrol::control_from_deb;
+use crate::metadata::depends::parse_depends;
 use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVersion};
 
 /// The public service.
@@ -89,17 +94,6 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
             .to_string(),
         lock: tokio::sync::Mutex::new(()),
     }))
-}
-
-/// The compiler each Debian release builds its kernels with (`linux-compiler-gcc-N-*`).
-fn debian_kernel_compiler(major: u32) -> Option<&'static str> {
-    Some(match major {
-        10 => "gcc-8",
-        11 => "gcc-10",
-        12 => "gcc-12",
-        13 => "gcc-14",
-        _ => return None,
-    })
 }
 
 fn pkg_segment(name: &str) -> String {
@@ -190,9 +184,9 @@ impl HeaderSource for DebianSnapshot {
         cx: &Context,
         id: &KernelIdentity,
     ) -> Result<Option<PackageSet>, SourceError> {
-        let Some(deb) = id.debian() else {
+        if id.debian().is_none() {
             return Ok(None);
-        };
+        }
         let debarch = id.arch().debian();
         let root = format!("linux-headers-{}", id.release());
         let Some(versions) = self.versions(cx, &root).await? else {
@@ -228,78 +222,117 @@ impl HeaderSource for DebianSnapshot {
         else {
             return Ok(None);
         };
+        // The closure comes from the root package's own control file: download it now
+        // (verified by its SHA-1 file id and size; it lands in the package cache, and its
+        // sha256 is added so the later download is a cache hit).
+        let mut root_ref = root_ref;
+        let local = {
+            let _one_at_a_time = self.lock.lock().await;
+            cx.fetcher.download(&root_ref).await
+        }
+        .map_err(|e| match e {
+            FetchError::Integrity { url, what, expected, actual } => SourceError::Integrity {
+                url,
+                detail: format!("{what} mismatch against the snapshot file id: expected {expected}, got {actual}"),
+            },
+            e => SourceError::Fetch(e),
+        })?;
+        root_ref
+            .expected
+            .checksums
+            .push(Checksum::sha256(&local.sha256));
+        let shown = local.url.clone();
+        let deb = tokio::fs::read(&local.path).await.map_err(|e| {
+            SourceError::Fetch(FetchError::Io {
+                path: local.path.clone(),
+                source: e,
+            })
+        })?;
+        let control = control_from_deb(&deb).map_err(|d| SourceError::Metadata {
+            url: shown.clone(),
+            detail: d,
+        })?;
+        let para = Paragraph::new(control.as_bytes());
+        for (field, want) in [
+            ("Package", root.as_str()),
+            ("Version", chosen.binary_version.as_str()),
+        ] {
+            if para.get(field) != Some(want) {
+                return Err(SourceError::Integrity {
+                    url: shown.clone(),
+                    detail: format!(
+                        "the package's control says {field}: {:?}, expected {want}",
+                        para.get(field)
+                    ),
+                });
+            }
+        }
+        let groups = parse_depends(para.get("Depends").unwrap_or("")).map_err(|d| {
+            SourceError::Metadata {
+                url: shown.clone(),
+                detail: format!("Depends: {d}"),
+            }
+        })?;
         let mut packages = vec![root_ref];
-
-        // -common: exactly the root's version.
-        let common = deb.common_package();
-        let common_ref = self
-            .file(cx, &common, &chosen.binary_version, "all")
-            .await?
-            .ok_or_else(|| {
-                self.malformed(
+        let mut requirements = Vec::new();
+        for group in groups {
+            if !group.iter().any(|r| is_kernel_package(&r.name)) {
+                let name = group
+                    .iter()
+                    .map(|r| requirement_name(&r.name))
+                    .collect::<Vec<_>>()
+                    .join(" | ");
+                let via = format!(
+                    "{} (via {root} {})",
+                    group
+                        .iter()
+                        .map(|r| r.to_string())
+                        .collect::<Vec<_>>()
+                        .join(" | "),
+                    chosen.binary_version
+                );
+                requirements.push(Requirement { name, via });
+                continue;
+            }
+            let mut picked = None;
+            for rel in group.iter().filter(|r| is_kernel_package(&r.name)) {
+                let versions = self.versions(cx, &rel.name).await?.unwrap_or_default();
+                let ok: Vec<&BinaryVersion> = versions
+                    .iter()
+                    .filter(|b| rel.satisfied_by(&b.binary_version))
+                    .collect();
+                let same = ok
+                    .iter()
+                    .find(|b| b.source == chosen.source && b.version == chosen.version);
+                let best = same.copied().or_else(|| {
+                    ok.iter()
+                        .copied()
+                        .max_by(|a, b| cmp_versions(&a.binary_version, &b.binary_version))
+                });
+                if let Some(b) = best {
+                    if let Some(r) = self.file(cx, &rel.name, &b.binary_version, debarch).await? {
+                        picked = Some(r);
+                        break;
+                    }
+                }
+            }
+            let Some(r) = picked else {
+                return Err(self.malformed(
                     cx,
                     &self.base_url,
                     format!(
-                        "{root} {} is published but {common} at the same version is not",
-                        chosen.binary_version
+                        "{root} {} depends on `{}`, which snapshot.debian.org does not list for {debarch}",
+                        chosen.binary_version,
+                        group.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" | ")
                     ),
-                )
-            })?;
-        packages.push(common_ref);
-
-        // kbuild: same upload, else the highest >= the root's version.
-        let series: Vec<&str> = deb.upstream.split('.').collect();
-        let kbuild = if deb.abi.starts_with('+') {
-            format!("linux-kbuild-{}{}", deb.upstream, deb.abi)
-        } else {
-            format!(
-                "linux-kbuild-{}.{}",
-                series[0],
-                series.get(1).unwrap_or(&"0")
-            )
-        };
-        let kv = self.versions(cx, &kbuild).await?.unwrap_or_default();
-        let same = kv
-            .iter()
-            .find(|b| b.source == chosen.source && b.version == chosen.version);
-        let pick = same.or_else(|| {
-            kv.iter()
-                .filter(|b| cmp_versions(&b.binary_version, &chosen.binary_version).is_ge())
-                .max_by(|a, b| cmp_versions(&a.binary_version, &b.binary_version))
-        });
-        let Some(kb) = pick else {
-            return Err(self.malformed(
-                cx,
-                &self.base_url,
-                format!(
-                    "{root} {} needs {kbuild} (>= {}), which snapshot.debian.org does not list",
-                    chosen.binary_version, chosen.binary_version
-                ),
-            ));
-        };
-        let kb_ref = self
-            .file(cx, &kbuild, &kb.binary_version, debarch)
-            .await?
-            .ok_or_else(|| {
-                self.malformed(
-                    cx,
-                    &self.base_url,
-                    format!("{kbuild} {} has no {debarch} file", kb.binary_version),
-                )
-            })?;
-        packages.push(kb_ref);
-
-        let requirements = debian_kernel_compiler(id.distro_major())
-            .map(|gcc| Requirement {
-                name: gcc.to_string(),
-                via: format!(
-                    "the Debian {} kernel compiler (snapshot.debian.org lists no Depends; closure by Debian's kernel package naming)",
-                    id.distro_major()
-                ),
-            })
-            .into_iter()
-            .collect();
-        notes.push("closure from Debian kernel package naming (-common, linux-kbuild); downloads are checked against each deb's control fields".into());
+                ));
+            };
+            packages.push(r);
+        }
+        notes.push(format!(
+            "closure read from the control file of {root} {} (snapshot.debian.org lists no Depends)",
+            chosen.binary_version
+        ));
         Ok(Some(PackageSet {
             packages,
             requirements,

@@ -30,6 +30,15 @@ async fn server() -> TestServer {
 async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
     let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
     pre(&srv);
+    srv.on("/snapshot/file/", |req, _| {
+        let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+        Some(
+            match std::fs::read(fixture("deb/snapshot/file").join(sha1)) {
+                Ok(b) => Reply::body(200, b),
+                Err(_) => Reply::body(404, "not found"),
+            },
+        )
+    });
     srv.on("/snapshot/mr/binary/", |req, _| {
         let rest = req.path.strip_prefix("/snapshot/mr/binary/")?;
         let base = fixture("deb/snapshot/mr/binary");
@@ -146,8 +155,33 @@ async fn aged_out_debian_kernel_resolves_through_snapshot() {
         );
         assert!(p.expected.check_package_header);
     }
-    assert!(res.requirements.iter().any(|q| q.name == "gcc-8"));
+    assert!(
+        res.requirements
+            .iter()
+            .any(|q| q.name == "gcc-8" && q.via.contains("linux-compiler-gcc-8-x86")),
+        "{:?}",
+        res.requirements
+    );
     assert!(res.notes.iter().any(|n| n.contains("no uname -v")));
+    assert!(res.notes.iter().any(|n| n.contains("control file")));
+    // The root's control was read from the package itself; it is now in the package cache
+    // under its sha256, so fetching the packages does not download it again.
+    assert_eq!(res.packages[0].sha256().map(str::len), Some(64));
+    let log = srv.log();
+    let file_gets = log
+        .iter()
+        .filter(|q| q.path.starts_with("/snapshot/file/"))
+        .count();
+    assert_eq!(file_gets, 1);
+    let local = r.fetcher().download(&res.packages[0]).await.unwrap();
+    assert_eq!(
+        srv.log()
+            .iter()
+            .filter(|q| q.path.starts_with("/snapshot/file/"))
+            .count(),
+        1
+    );
+    assert!(local.path.exists());
 }
 
 #[tokio::test]
@@ -227,4 +261,33 @@ async fn aged_out_ubuntu_kernels_resolve_through_launchpad() {
         r.locate(&id).await.unwrap_err().kind(),
         kheaders::ErrorKind::NotFound
     );
+}
+
+#[tokio::test]
+async fn snapshot_package_whose_control_disagrees_is_an_integrity_failure() {
+    // The file served under the root's id is the u1 package, not the u2 one asked for: the
+    // SHA-1 check already fails; the control check is the second line of defence.
+    let tsv = std::fs::read_to_string(fixture("deb/snapshot/files.tsv")).unwrap();
+    let sha = |name: &str| {
+        tsv.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}\t")).map(str::to_string))
+            .unwrap()
+    };
+    let u2 = sha("linux-headers-4.19.0-5-amd64_4.19.37-5+deb10u2_amd64.deb");
+    let u1 = sha("linux-headers-4.19.0-5-amd64_4.19.37-5+deb10u1_amd64.deb");
+    let srv = server_with(move |srv| {
+        let u1 = u1.clone();
+        srv.on(&format!("/snapshot/file/{u2}"), move |_, _| {
+            Some(Reply::body(
+                200,
+                std::fs::read(fixture("deb/snapshot/file").join(&u1)).unwrap(),
+            ))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
 }
