@@ -153,6 +153,11 @@ pub fn resolve(
             detail,
         })?;
         for group in groups {
+            if group.iter().any(|r| r.name.starts_with("linux-image-")) {
+                // `linux-image-<release> (= V) | linux-image-<release>-unsigned`: the kernel
+                // the node already runs, not something a build needs.
+                continue;
+            }
             if !group.iter().any(|r| is_kernel_package(&r.name)) {
                 let name = group
                     .iter()
@@ -372,6 +377,21 @@ mod tests {
             e.to_string().contains("linux-kbuild-6.1 (>= 6.1.76-1)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn image_dependency_of_newer_packaging_is_neither_fetched_nor_required() {
+        let c = vec![
+            bp("linux-headers-6.12.95+deb12-amd64", "6.12.95-1~bpo12+1", "amd64", "linux", "linux-base (>= 4.12~), linux-headers-6.12.95+deb12-common (= 6.12.95-1~bpo12+1), linux-image-6.12.95+deb12-amd64 (= 6.12.95-1~bpo12+1) | linux-image-6.12.95+deb12-amd64-unsigned (= 6.12.95-1~bpo12+1), linux-kbuild-6.12.95+deb12, gcc-12"),
+            bp("linux-headers-6.12.95+deb12-common", "6.12.95-1~bpo12+1", "all", "linux", ""),
+            bp("linux-kbuild-6.12.95+deb12", "6.12.95-1~bpo12+1", "amd64", "linux", ""),
+        ];
+        let r = resolve(&c, "linux-headers-6.12.95+deb12-amd64", "amd64", None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.chosen, [0, 1, 2]);
+        let req: Vec<_> = r.requirements.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(req, ["linux-base", "gcc-12"]);
     }
 
     #[test]

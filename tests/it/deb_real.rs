@@ -102,6 +102,11 @@ async fn real_debian_bookworm_signature_hash_and_closure() {
             .find(|r| r.name == "linux-kbuild-6.1")
             .unwrap();
         assert!(kb.satisfied_by(&res.packages[2].version));
+        assert!(
+            res.requirements.iter().any(|q| q.name == "gcc-12"),
+            "{:?}",
+            res.requirements
+        );
         // The sha256 of every chosen package equals the real index's.
         for p in &res.packages {
             let idx = pkgs
