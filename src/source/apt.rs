@@ -535,8 +535,14 @@ impl HeaderSource for AptSource {
         let debarch = id.arch().debian();
         let mut notes = Vec::new();
         let mut suites = Vec::new();
-        for suite in &self.suites {
-            match self.suite(cx, &keys, suite).await? {
+        // Suites are independent: their Release files are fetched concurrently (the fetcher
+        // enforces per-host limits), in order of the results.
+        let fetched = futures_util::future::try_join_all(
+            self.suites.iter().map(|suite| self.suite(cx, &keys, suite)),
+        )
+        .await?;
+        for (suite, found) in self.suites.iter().zip(fetched) {
+            match found {
                 Some(s) => {
                     if let Some(until) = &s.release.valid_until {
                         if expired(until) {
@@ -570,11 +576,13 @@ impl HeaderSource for AptSource {
         let mut cands = Vec::new();
         let mut closure = Ok(None);
         for comp in &self.components {
-            for s in &suites {
-                if let Some(found) = self.scan_component(cx, s, comp, debarch).await? {
-                    cands.extend(found);
-                }
-            }
+            let scanned = futures_util::future::try_join_all(
+                suites
+                    .iter()
+                    .map(|s| self.scan_component(cx, s, comp, debarch)),
+            )
+            .await?;
+            cands.extend(scanned.into_iter().flatten().flatten());
             closure = deb_closure::resolve(&cands, &root, debarch, pinned.as_deref());
             if matches!(closure, Ok(Some(_))) {
                 break;

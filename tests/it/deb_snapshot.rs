@@ -291,3 +291,68 @@ async fn snapshot_package_whose_control_disagrees_is_an_integrity_failure() {
     let e = r.locate(&id).await.unwrap_err();
     assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
 }
+
+#[tokio::test]
+async fn snapshot_packages_download_and_verify_by_sha1() {
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let h = r.resolve_headers(&id).await.unwrap();
+    assert_eq!(h.packages.len(), 3);
+    for p in &h.packages {
+        let bytes = std::fs::read(&p.path).unwrap();
+        let c = kheaders::metadata::debcontrol::control_from_deb(&bytes).unwrap();
+        assert!(c.contains(&format!("Package: {}\n", p.package.name)), "{c}");
+    }
+    // The root was fetched once during locate and reused from the package cache.
+    let root_gets = srv
+        .log()
+        .iter()
+        .filter(|q| h.packages[0].package.urls[0].ends_with(&q.path.replacen("/snapshot", "", 1)))
+        .count();
+    assert_eq!(root_gets, 1);
+}
+
+#[tokio::test]
+async fn launchpad_follows_pages_and_checks_the_arch_itself() {
+    let srv = server_with(|srv| {
+        srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
+            let q = req.query.clone().unwrap_or_default();
+            if query_param(&q, "binary_name").as_deref() != Some("linux-headers-5.15.0-30-generic") {
+                return None;
+            }
+            let doc: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(fixture("deb/launchpad/getPublishedBinaries/linux-headers-5.15.0-30-generic.json")).unwrap(),
+            )
+            .unwrap();
+            let entries = doc["entries"].as_array().unwrap();
+            let amd64 = entries.iter().find(|e| e["distro_arch_series_link"].as_str().unwrap().ends_with("/amd64")).unwrap().clone();
+            // A service that ignored the arch filter answers the arm64 publication first.
+            let arm64 = entries.iter().find(|e| e["distro_arch_series_link"].as_str().unwrap().ends_with("/arm64")).unwrap().clone();
+            let page = if query_param(&q, "ws.start").is_none() {
+                serde_json::json!({"entries": [arm64], "start": 0, "total_size": 2,
+                    "next_collection_link": format!("https://api.launchpad.net/1.0/ubuntu/+archive/primary?{q}&ws.start=1")})
+            } else {
+                serde_json::json!({"entries": [amd64], "start": 1, "total_size": 2})
+            };
+            Some(Reply::body(200, serde_json::to_vec(&page).unwrap()))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages[0].arch, "amd64");
+    let pages = srv
+        .log()
+        .iter()
+        .filter(|q| {
+            q.query
+                .as_deref()
+                .is_some_and(|q| q.contains("binary_name=linux-headers-5.15.0-30-generic"))
+        })
+        .count();
+    assert_eq!(pages, 2);
+}
