@@ -44,6 +44,11 @@ fetch_suite() { # fetch_suite ARCHIVE SUITE   (e.g. debian bookworm)
     rm -rf "$stage"
 }
 
+# grep-dctrl (dctrl-tools) is the reference the scan is cross-checked against.
+if ! command -v grep-dctrl >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    apt-get install -y -q dctrl-tools >/dev/null 2>&1 || echo "warning: dctrl-tools not installable; cross-check skipped" >&2
+fi
+
 mkdir -p "$DEST"
 fetch_suite debian bookworm
 fetch_suite debian-security bookworm-security

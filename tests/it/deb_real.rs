@@ -130,3 +130,55 @@ async fn real_debian_bookworm_signature_hash_and_closure() {
         }
     }
 }
+
+/// Our streaming scan against dctrl-tools' `grep-dctrl` on the real bookworm index: the
+/// same `linux-*` paragraphs with the same versions and SHA256.
+#[test]
+#[ignore = "needs real Debian data: scripts/real-debian-check.sh"]
+fn real_debian_scan_agrees_with_grep_dctrl() {
+    if std::process::Command::new("grep-dctrl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!(
+            "grep-dctrl not installed (apt-get install dctrl-tools); skipping the cross-check"
+        );
+        return;
+    }
+    let index = unxz(&real_data_dir().join("debian/dists/bookworm/main/binary-amd64/Packages.xz"));
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), &index).unwrap();
+    let out = std::process::Command::new("grep-dctrl")
+        .args([
+            "-F",
+            "Package",
+            "-e",
+            "^linux-",
+            "-s",
+            "Package,Version,SHA256",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let theirs: Vec<_> = kheaders::metadata::deb822::paragraphs(&out.stdout)
+        .map(|p| {
+            let f = |k: &str| p.get(k).map(str::to_string);
+            (f("Package").unwrap(), f("Version").unwrap(), f("SHA256"))
+        })
+        .collect();
+    let mut s =
+        kheaders::metadata::packages::PackagesScanner::new(|n: &str| n.starts_with("linux-"));
+    for chunk in index.chunks(64 * 1024) {
+        s.feed(chunk);
+    }
+    let (ours, errors, _) = s.finish();
+    assert!(errors.is_empty(), "{errors:?}");
+    let ours: Vec<_> = ours
+        .iter()
+        .map(|p| (p.name.clone(), p.version.clone(), p.sha256.clone()))
+        .collect();
+    assert!(ours.len() > 50);
+    assert_eq!(ours, theirs);
+}
