@@ -544,6 +544,17 @@ impl HeaderSource for AptSource {
         for (suite, found) in self.suites.iter().zip(fetched) {
             match found {
                 Some(s) => {
+                    let r = &s.release;
+                    let named = |want: &str| {
+                        r.codename.as_deref() == Some(want) || r.suite.as_deref() == Some(want)
+                    };
+                    // `buster/updates` is published with `Codename: buster`.
+                    if !named(suite) && !named(suite.split('/').next().unwrap_or(suite)) {
+                        notes.push(format!(
+                            "{suite}: conflicting distribution: its signed Release says Suite {:?}, Codename {:?}",
+                            r.suite, r.codename
+                        ));
+                    }
                     if let Some(until) = &s.release.valid_until {
                         if expired(until) {
                             notes.push(format!(

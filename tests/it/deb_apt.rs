@@ -680,3 +680,26 @@ async fn catalog_chains_use_the_right_hosts_per_distro_and_arch() {
         .1
         .contains("http://ports.ubuntu.com/ubuntu-ports/dists/jammy-updates/InRelease"));
 }
+
+#[tokio::test]
+async fn release_of_another_suite_is_reported() {
+    // A mirror serving bullseye's (validly signed) Release under dists/bookworm.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("deb/mirrors"), tmp.path());
+    let dists = tmp.path().join("debian/dists");
+    std::fs::remove_dir_all(dists.join("bookworm")).unwrap();
+    std::fs::rename(dists.join("bullseye"), dists.join("bookworm")).unwrap();
+    let srv = TestServer::serve_dir(tmp.path()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = apt_config(&srv.url("/debian"), "\"bookworm\"", &test_keyring());
+    let r = config_resolver(&cfg, cache.path());
+    let id = KernelIdentity::new("5.10.0-32-amd64", "x86_64", "debian", "11").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert!(
+        res.notes
+            .iter()
+            .any(|n| n.contains("conflicting distribution")),
+        "{:?}",
+        res.notes
+    );
+}
