@@ -311,6 +311,11 @@ pub struct Config {
     /// an explicit choice and is logged on every resolution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_signatures: Option<bool>,
+    /// OpenPGP keyrings (armored or binary) trusted by every `apt` source in addition to its
+    /// own keys (the embedded distro keys, or its `keyring`): for local mirrors re-signed
+    /// with an operator's key. Relative paths are relative to the config file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyrings: Vec<PathBuf>,
 }
 
 impl Config {
@@ -333,6 +338,11 @@ impl Config {
         let mut cfg = Self::parse(&text, &path.display().to_string())?;
         // Relative keyring paths are relative to the config file.
         let base = path.parent().unwrap_or(Path::new("."));
+        for k in &mut cfg.keyrings {
+            if k.is_relative() {
+                *k = base.join(&*k);
+            }
+        }
         for s in &mut cfg.source {
             if let Some(k) = &s.keyring {
                 if k.is_relative() {

@@ -276,6 +276,8 @@ impl Resolver {
         Context {
             fetcher: self.fetcher.clone(),
             source_timeout: self.source_timeout,
+            verify_signatures: self.config.verify_signatures != Some(false),
+            extra_keyrings: self.config.keyrings.clone(),
         }
     }
 

@@ -312,12 +312,19 @@ pub struct Context {
     pub fetcher: Arc<Fetcher>,
     /// Budget for one source's `locate` (the resolver enforces it too).
     pub source_timeout: Duration,
+    /// Whether signed metadata (apt `InRelease`) must verify. `false` only by the explicit
+    /// `verify_signatures = false` configuration.
+    pub verify_signatures: bool,
+    /// Keyrings trusted by every apt source in addition to its own (config `keyrings`).
+    pub extra_keyrings: Vec<std::path::PathBuf>,
 }
 
 impl fmt::Debug for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Context")
             .field("source_timeout", &self.source_timeout)
+            .field("verify_signatures", &self.verify_signatures)
+            .field("extra_keyrings", &self.extra_keyrings)
             .finish()
     }
 }

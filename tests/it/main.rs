@@ -8,6 +8,9 @@ mod corpus;
 mod detect;
 mod identity_props;
 mod resolver_chain;
+mod deb_apt;
+mod deb_real;
+mod deb_snapshot;
 mod server_selftest;
 
 // RPM family: dnf, amazon, koji and url-template sources through the catalog.

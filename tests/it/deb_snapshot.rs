@@ -1,0 +1,358 @@
+//! Aged-out kernels: snapshot.debian.org and Launchpad, from recorded API shapes
+//! (fixtures/deb/snapshot, fixtures/deb/launchpad), through the catalog chains.
+
+use kheaders::{KernelIdentity, Outcome};
+use std::path::PathBuf;
+
+use crate::deb_apt::catalog_resolver;
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
+
+fn query_param(q: &str, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn json(path: PathBuf) -> Option<Reply> {
+    Some(match std::fs::read(&path) {
+        Ok(b) => Reply::body(200, b).with_header("Content-Type", "application/json"),
+        Err(_) => Reply::body(404, "not found"),
+    })
+}
+
+/// The fixture mirrors plus the two APIs, answered from the recorded JSON.
+async fn server() -> TestServer {
+    server_with(|_| {}).await
+}
+
+/// Like [`server`], with `pre` installing handlers that take precedence (faults).
+async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
+    let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
+    pre(&srv);
+    srv.on("/snapshot/file/", |req, _| {
+        let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+        Some(
+            match std::fs::read(fixture("deb/snapshot/file").join(sha1)) {
+                Ok(b) => Reply::body(200, b),
+                Err(_) => Reply::body(404, "not found"),
+            },
+        )
+    });
+    srv.on("/snapshot/mr/binary/", |req, _| {
+        let rest = req.path.strip_prefix("/snapshot/mr/binary/")?;
+        let base = fixture("deb/snapshot/mr/binary");
+        match rest.trim_end_matches('/').split('/').collect::<Vec<_>>()[..] {
+            [pkg] => json(base.join(pkg).join("index.json")),
+            [pkg, ver, "binfiles"] => {
+                assert_eq!(req.query.as_deref(), Some("fileinfo=1"));
+                json(base.join(pkg).join(ver).join("binfiles.json"))
+            }
+            _ => None,
+        }
+    });
+    srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
+        let q = req.query.clone().unwrap_or_default();
+        let base = fixture("deb/launchpad");
+        if let Some(id) = req
+            .path
+            .strip_prefix("/launchpad/ubuntu/+archive/primary/+binarypub/")
+        {
+            assert_eq!(query_param(&q, "ws.op").as_deref(), Some("binaryFileUrls"));
+            assert_eq!(query_param(&q, "include_meta").as_deref(), Some("true"));
+            return json(base.join("binaryFileUrls").join(format!("{id}.json")));
+        }
+        assert_eq!(
+            query_param(&q, "ws.op").as_deref(),
+            Some("getPublishedBinaries")
+        );
+        assert_eq!(query_param(&q, "exact_match").as_deref(), Some("true"));
+        assert!(
+            query_param(&q, "distro_arch_series")
+                .unwrap()
+                .ends_with("/ubuntu/jammy/amd64")
+                || query_param(&q, "distro_arch_series")
+                    .unwrap()
+                    .ends_with("/ubuntu/jammy/arm64")
+        );
+        assert_eq!(
+            query_param(&q, "status"),
+            None,
+            "any status, Superseded included"
+        );
+        let name = query_param(&q, "binary_name")?;
+        let p = base
+            .join("getPublishedBinaries")
+            .join(format!("{name}.json"));
+        if !p.exists() {
+            return Some(Reply::body(
+                200,
+                r#"{"entries": [], "start": 0, "total_size": 0}"#,
+            ));
+        }
+        // The server-side filters a real service applies: arch and version.
+        let das = query_param(&q, "distro_arch_series").unwrap();
+        let mut doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+        let version = query_param(&q, "version");
+        let entries = doc["entries"].as_array_mut().unwrap();
+        entries.retain(|e| {
+            e["distro_arch_series_link"]
+                .as_str()
+                .unwrap()
+                .ends_with(das.rsplit('/').next().unwrap())
+                && version
+                    .as_deref()
+                    .is_none_or(|v| e["binary_package_version"] == v)
+        });
+        Some(Reply::body(200, serde_json::to_vec(&doc).unwrap()))
+    });
+    srv
+}
+
+#[tokio::test]
+async fn aged_out_debian_kernel_resolves_through_snapshot() {
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(
+        res.source.as_deref(),
+        Some("debian-snapshot:snapshot-debian-org"),
+        "{:#?}",
+        res.attempts
+    );
+    // Every earlier source of the chain is in the record.
+    assert!(res.attempts.len() >= 2);
+    assert!(
+        res.attempts[..res.attempts.len() - 1]
+            .iter()
+            .all(|a| a.outcome == Outcome::NotFound),
+        "{:#?}",
+        res.attempts
+    );
+    let got: Vec<_> = res
+        .packages
+        .iter()
+        .map(|p| format!("{} {} {}", p.name, p.version, p.arch))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "linux-headers-4.19.0-5-amd64 4.19.37-5+deb10u2 amd64",
+            "linux-headers-4.19.0-5-common 4.19.37-5+deb10u2 all",
+            "linux-kbuild-4.19 4.19.37-5+deb10u2 amd64",
+        ]
+    );
+    for p in &res.packages {
+        let sha1 = &p.expected.checksums[0];
+        assert_eq!(sha1.algo, kheaders::source::DigestAlgo::Sha1);
+        assert!(
+            p.urls[0].ends_with(&format!("/file/{}", sha1.hex)),
+            "{}",
+            p.urls[0]
+        );
+        assert!(p.expected.check_package_header);
+    }
+    assert!(
+        res.requirements
+            .iter()
+            .any(|q| q.name == "gcc-8" && q.via.contains("linux-compiler-gcc-8-x86")),
+        "{:?}",
+        res.requirements
+    );
+    assert!(res.notes.iter().any(|n| n.contains("no uname -v")));
+    assert!(res.notes.iter().any(|n| n.contains("control file")));
+    // The root's control was read from the package itself; it is now in the package cache
+    // under its sha256, so fetching the packages does not download it again.
+    assert_eq!(res.packages[0].sha256().map(str::len), Some(64));
+    let log = srv.log();
+    let file_gets = log
+        .iter()
+        .filter(|q| q.path.starts_with("/snapshot/file/"))
+        .count();
+    assert_eq!(file_gets, 1);
+    let local = r.fetcher().download(&res.packages[0]).await.unwrap();
+    assert_eq!(
+        srv.log()
+            .iter()
+            .filter(|q| q.path.starts_with("/snapshot/file/"))
+            .count(),
+        1
+    );
+    assert!(local.path.exists());
+}
+
+#[tokio::test]
+async fn snapshot_honours_uname_v_and_backs_off_when_busy() {
+    let srv = server_with(|srv| {
+        srv.on(
+            "/snapshot/mr/binary/linux-headers-4.19.0-5-amd64/",
+            |_, n| (n == 1).then(|| Reply::status(503)),
+        )
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10")
+        .unwrap()
+        .with_kernel_version("#1 SMP Debian 4.19.37-5+deb10u1 (2019-07-19)")
+        .unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages[0].version, "4.19.37-5+deb10u1");
+    assert_eq!(
+        res.packages[2].version, "4.19.37-5+deb10u1",
+        "kbuild from the same upload"
+    );
+    assert_eq!(
+        srv.hits("/snapshot/mr/binary/linux-headers-4.19.0-5-amd64/"),
+        2
+    );
+}
+
+#[tokio::test]
+async fn aged_out_ubuntu_kernels_resolve_through_launchpad() {
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    for (release, arch, dep) in [
+        ("5.15.0-30-generic", "x86_64", "linux-headers-5.15.0-30"),
+        ("5.15.0-30-generic", "aarch64", "linux-headers-5.15.0-30"),
+        ("5.15.0-1010-aws", "x86_64", "linux-aws-headers-5.15.0-1010"),
+    ] {
+        let id = KernelIdentity::new(release, arch, "ubuntu", "22.04").unwrap();
+        let res = r
+            .locate(&id)
+            .await
+            .unwrap_or_else(|e| panic!("{release} {arch}: {e}"));
+        assert_eq!(
+            res.source.as_deref(),
+            Some("launchpad:launchpad"),
+            "{:#?}",
+            res.attempts
+        );
+        assert_eq!(res.packages.len(), 2);
+        assert_eq!(res.packages[0].name, format!("linux-headers-{release}"));
+        assert_eq!(res.packages[1].name, dep);
+        assert_eq!(
+            res.packages[0].arch,
+            if arch == "x86_64" { "amd64" } else { "arm64" }
+        );
+        assert_eq!(res.packages[1].arch, "all");
+        for p in &res.packages {
+            assert_eq!(p.sha256().map(str::len), Some(64));
+            assert!(p.urls[0].starts_with("https://launchpad.net/ubuntu/+archive/primary/+files/"));
+        }
+    }
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04")
+        .unwrap()
+        .with_kernel_version("#31-Ubuntu SMP Thu May 5 10:00:26 UTC 2022")
+        .unwrap();
+    assert_eq!(
+        r.locate(&id).await.unwrap().packages[0].version,
+        "5.15.0-30.31"
+    );
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04")
+        .unwrap()
+        .with_kernel_version("#32-Ubuntu SMP Thu May 5 10:00:26 UTC 2022")
+        .unwrap();
+    assert_eq!(
+        r.locate(&id).await.unwrap_err().kind(),
+        kheaders::ErrorKind::NotFound
+    );
+}
+
+#[tokio::test]
+async fn snapshot_package_whose_control_disagrees_is_an_integrity_failure() {
+    // The file served under the root's id is the u1 package, not the u2 one asked for: the
+    // SHA-1 check already fails; the control check is the second line of defence.
+    let tsv = std::fs::read_to_string(fixture("deb/snapshot/files.tsv")).unwrap();
+    let sha = |name: &str| {
+        tsv.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}\t")).map(str::to_string))
+            .unwrap()
+    };
+    let u2 = sha("linux-headers-4.19.0-5-amd64_4.19.37-5+deb10u2_amd64.deb");
+    let u1 = sha("linux-headers-4.19.0-5-amd64_4.19.37-5+deb10u1_amd64.deb");
+    let srv = server_with(move |srv| {
+        let u1 = u1.clone();
+        srv.on(&format!("/snapshot/file/{u2}"), move |_, _| {
+            Some(Reply::body(
+                200,
+                std::fs::read(fixture("deb/snapshot/file").join(&u1)).unwrap(),
+            ))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
+}
+
+#[tokio::test]
+async fn snapshot_packages_download_and_verify_by_sha1() {
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let h = r.resolve_headers(&id).await.unwrap();
+    assert_eq!(h.packages.len(), 3);
+    for p in &h.packages {
+        let bytes = std::fs::read(&p.path).unwrap();
+        let c = kheaders::metadata::debcontrol::control_from_deb(&bytes).unwrap();
+        assert!(c.contains(&format!("Package: {}\n", p.package.name)), "{c}");
+    }
+    // The root was fetched once during locate and reused from the package cache.
+    let root_gets = srv
+        .log()
+        .iter()
+        .filter(|q| h.packages[0].package.urls[0].ends_with(&q.path.replacen("/snapshot", "", 1)))
+        .count();
+    assert_eq!(root_gets, 1);
+}
+
+#[tokio::test]
+async fn launchpad_follows_pages_and_checks_the_arch_itself() {
+    let srv = server_with(|srv| {
+        srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
+            let q = req.query.clone().unwrap_or_default();
+            if query_param(&q, "binary_name").as_deref() != Some("linux-headers-5.15.0-30-generic") {
+                return None;
+            }
+            let doc: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(fixture("deb/launchpad/getPublishedBinaries/linux-headers-5.15.0-30-generic.json")).unwrap(),
+            )
+            .unwrap();
+            let entries = doc["entries"].as_array().unwrap();
+            let amd64 = entries.iter().find(|e| e["distro_arch_series_link"].as_str().unwrap().ends_with("/amd64")).unwrap().clone();
+            // A service that ignored the arch filter answers the arm64 publication first.
+            let arm64 = entries.iter().find(|e| e["distro_arch_series_link"].as_str().unwrap().ends_with("/arm64")).unwrap().clone();
+            let page = if query_param(&q, "ws.start").is_none() {
+                serde_json::json!({"entries": [arm64], "start": 0, "total_size": 2,
+                    "next_collection_link": format!("https://api.launchpad.net/1.0/ubuntu/+archive/primary?{q}&ws.start=1")})
+            } else {
+                serde_json::json!({"entries": [amd64], "start": 1, "total_size": 2})
+            };
+            Some(Reply::body(200, serde_json::to_vec(&page).unwrap()))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages[0].arch, "amd64");
+    let pages = srv
+        .log()
+        .iter()
+        .filter(|q| {
+            q.query
+                .as_deref()
+                .is_some_and(|q| q.contains("binary_name=linux-headers-5.15.0-30-generic"))
+        })
+        .count();
+    assert_eq!(pages, 2);
+}
