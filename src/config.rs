@@ -379,7 +379,7 @@ pub struct MirrorMap {
 
 impl MirrorMap {
     pub fn new(mut rules: Vec<MirrorRule>) -> Self {
-        rules.sort_by(|a, b| b.from.len().cmp(&a.from.len()));
+        rules.sort_by_key(|b| std::cmp::Reverse(b.from.len()));
         MirrorMap { rules }
     }
 

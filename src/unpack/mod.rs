@@ -63,7 +63,10 @@ pub async fn unpack_all(
 /// and arch, and the header's digests verify; deb: `Package`, `Version`, `Architecture`).
 /// The fetcher calls this for packages whose metadata carried no digest
 /// (`Expected::check_package_header`).
-pub fn verify_package_header(path: &std::path::Path, pkg: &crate::source::PackageRef) -> Result<(), UnpackError> {
+pub fn verify_package_header(
+    path: &std::path::Path,
+    pkg: &crate::source::PackageRef,
+) -> Result<(), UnpackError> {
     let _ = (path, pkg);
     Err(UnpackError::Unsupported)
 }
