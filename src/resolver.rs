@@ -531,30 +531,43 @@ impl Resolver {
                 )),
                 (Ok(Some(set)), _) => {
                     if download {
-                        match self.download_all(&set.packages).await {
+                        let (downloaded, failed_urls) = self.download_all(&set.packages).await;
+                        match downloaded {
                             Ok(local) => {
-                                let detail = summarize(&set);
+                                let mut detail = summarize(&set);
+                                if !failed_urls.is_empty() {
+                                    detail.push_str(&format!(
+                                        " (after {} failed URL(s); see notes)",
+                                        failed_urls.len()
+                                    ));
+                                }
                                 let elapsed_ms = started.elapsed().as_millis() as u64;
                                 resolution.attempts.push(Attempt {
                                     elapsed_ms,
                                     ..attempt(Outcome::Found, detail, None)
                                 });
+                                resolution.notes.extend(
+                                    failed_urls.into_iter().map(|f| {
+                                        format!("download from {f}; another URL was used")
+                                    }),
+                                );
                                 return Ok((finish(resolution, source, set), local));
                             }
                             Err(e) => {
                                 let kind = e.kind();
                                 let (outcome, flow) = after_error(kind);
                                 let elapsed_ms = started.elapsed().as_millis() as u64;
+                                let mut detail =
+                                    format!("located, but download failed: {}", error_chain(&e));
+                                if failed_urls.len() > 1 {
+                                    detail.push_str(&format!(
+                                        " (every attempt: {})",
+                                        failed_urls.join("; ")
+                                    ));
+                                }
                                 resolution.attempts.push(Attempt {
                                     elapsed_ms,
-                                    ..attempt(
-                                        outcome,
-                                        format!(
-                                            "located, but download failed: {}",
-                                            error_chain(&e)
-                                        ),
-                                        Some(kind),
-                                    )
+                                    ..attempt(outcome, detail, Some(kind))
                                 });
                                 if flow == Flow::Stop {
                                     break;
@@ -583,10 +596,35 @@ impl Resolver {
         Err(exhausted(id, resolution))
     }
 
-    async fn download_all(&self, packages: &[PackageRef]) -> Result<Vec<LocalPackage>, FetchError> {
-        let futs = packages.iter().map(|p| self.fetcher.download(p));
-        let results = futures_util::future::join_all(futs).await;
-        results.into_iter().collect()
+    /// Downloads every package concurrently. URLs that failed on the way (even when
+    /// another mirror then delivered) are returned as notes for the resolution.
+    async fn download_all(
+        &self,
+        packages: &[PackageRef],
+    ) -> (Result<Vec<LocalPackage>, FetchError>, Vec<String>) {
+        let futs = packages.iter().map(|p| async move {
+            let mut failures = Vec::new();
+            let r = self.fetcher.download_noting(p, &mut failures).await;
+            (r, failures)
+        });
+        let mut notes = Vec::new();
+        let mut out = Vec::new();
+        let mut first_err = None;
+        for (r, failures) in futures_util::future::join_all(futs).await {
+            for f in failures {
+                notes.push(format!("{} ({}): {}", f.url, f.kind, f.detail));
+            }
+            match r {
+                Ok(lp) => out.push(lp),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => (Err(e), notes),
+            None => (Ok(out), notes),
+        }
     }
 }
 

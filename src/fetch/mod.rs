@@ -203,6 +203,16 @@ pub struct LocalPackage {
     pub url: String,
 }
 
+/// One URL that failed during a fetch (which may still have succeeded from another URL).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MirrorFailure {
+    /// The URL asked (after rewriting).
+    pub url: String,
+    pub kind: ErrorKind,
+    /// The error with its causes.
+    pub detail: String,
+}
+
 /// The shared HTTP client. Cheap to clone through `Arc`.
 #[derive(Debug)]
 pub struct Fetcher {
@@ -398,22 +408,20 @@ impl Fetcher {
     // ---- small requests ---------------------------------------------------------------
 
     /// Sends a request built by `make`, retrying transient failures (with backoff and
-    /// `Retry-After`) up to the policy's rounds. Non-success statuses become errors.
+    /// `Retry-After`) up to the policy's rounds. Statuses `accept` refuses become errors.
+    /// The host slot is returned with the response: hold it while reading the body.
     async fn send_retrying(
         &self,
         url: &str,
         make: impl Fn() -> reqwest::RequestBuilder,
         accept: impl Fn(reqwest::StatusCode) -> bool,
-    ) -> Result<reqwest::Response, FetchError> {
+    ) -> Result<(reqwest::Response, tokio::sync::OwnedSemaphorePermit), FetchError> {
         let policy = self.opts.retry;
         let mut round = 1;
         loop {
             let permit = self.hosts.acquire(url).await;
             let (err, retry_after) = match make().send().await {
-                Ok(resp) if accept(resp.status()) => {
-                    drop(permit);
-                    return Ok(resp);
-                }
+                Ok(resp) if accept(resp.status()) => return Ok((resp, permit)),
                 Ok(resp) => {
                     let ra = Self::retry_after(resp.headers());
                     let e = Self::check_status(url, resp.status()).err().unwrap_or(
@@ -480,7 +488,9 @@ impl Fetcher {
             )
             .await
         {
-            Ok(r) if not_allowed(r.status()) => {
+            Ok((r, permit)) if not_allowed(r.status()) => {
+                // Release this host slot before asking again (the limit may be 1).
+                drop((r, permit));
                 self.send_retrying(
                     &url,
                     || {
@@ -495,7 +505,7 @@ impl Fetcher {
             other => other,
         };
         match resp {
-            Ok(resp) => {
+            Ok((resp, _permit)) => {
                 let len = if resp.status() == reqwest::StatusCode::PARTIAL_CONTENT {
                     resp.headers()
                         .get(reqwest::header::CONTENT_RANGE)
@@ -527,7 +537,7 @@ impl Fetcher {
         let policy = self.opts.retry;
         let mut round = 1;
         loop {
-            let resp = self
+            let (resp, _permit) = self
                 .send_retrying(
                     &url,
                     || {
@@ -539,7 +549,6 @@ impl Fetcher {
                     |s| s.is_success(),
                 )
                 .await?;
-            let _permit = self.hosts.acquire(&url).await;
             match resp.bytes().await {
                 Ok(b) if b.len() as u64 > MAX_IN_MEMORY_BODY => {
                     return Err(FetchError::TooLarge {
@@ -646,7 +655,7 @@ impl Fetcher {
             header_check: None,
             show_progress,
         };
-        match self.fetch_with_fallback(&job).await {
+        match self.fetch_with_fallback(&job, &mut Vec::new()).await {
             Ok(Fetched::NotModified) => {
                 let mut rec = conditional
                     .cloned()
@@ -693,6 +702,17 @@ impl Fetcher {
     /// Concurrent calls for the same package — in this process or another one on the same
     /// cache directory — download it once.
     pub async fn download(&self, pkg: &PackageRef) -> Result<LocalPackage, FetchError> {
+        self.download_noting(pkg, &mut Vec::new()).await
+    }
+
+    /// [`Fetcher::download`], also reporting every URL that failed on the way (a wrong
+    /// checksum on the first mirror, a 503, ...) even when another URL then succeeded, so
+    /// the resolution can record it.
+    pub async fn download_noting(
+        &self,
+        pkg: &PackageRef,
+        failures: &mut Vec<MirrorFailure>,
+    ) -> Result<LocalPackage, FetchError> {
         if pkg.urls.is_empty() {
             return Err(FetchError::BadUrl {
                 url: pkg.name.clone(),
@@ -742,7 +762,7 @@ impl Fetcher {
             header_check: pkg.expected.check_package_header.then_some(pkg),
             show_progress: true,
         };
-        let t = match self.fetch_with_fallback(&job).await? {
+        let t = match self.fetch_with_fallback(&job, failures).await? {
             Fetched::Body(t) => t,
             Fetched::NotModified => unreachable!("package downloads are never conditional"),
         };
@@ -811,7 +831,13 @@ impl Fetcher {
     /// Tries every URL of `job` in order; when a whole round failed transiently, backs off
     /// and starts over, up to the policy's rounds. URLs that answered "not found" or
     /// delivered wrong bytes are not asked again.
-    async fn fetch_with_fallback(&self, job: &Job<'_>) -> Result<Fetched, FetchError> {
+    ///
+    /// Failed attempts are pushed to `failures` whether or not a later URL succeeded.
+    async fn fetch_with_fallback(
+        &self,
+        job: &Job<'_>,
+        failures: &mut Vec<MirrorFailure>,
+    ) -> Result<Fetched, FetchError> {
         let dir = job.tmp.parent().unwrap_or(Path::new("."));
         tokio::fs::create_dir_all(dir)
             .await
@@ -864,7 +890,13 @@ impl Fetcher {
                         } else {
                             excluded[i] = true;
                         }
-                        tracing::warn!(url, round, error = %crate::resolver::error_chain(&f.error), "fetch attempt failed");
+                        let detail = crate::resolver::error_chain(&f.error);
+                        tracing::warn!(url, round, error = %detail, "fetch attempt failed");
+                        failures.push(MirrorFailure {
+                            url: url.clone(),
+                            kind: f.error.kind(),
+                            detail,
+                        });
                         errors.push(f.error);
                     }
                 }

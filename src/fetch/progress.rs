@@ -1,5 +1,36 @@
 //! A hook for showing download progress. The library never prints; the CLI implements
-//! [`Progress`] with indicatif bars on stderr.
+//! [`Progress`] with indicatif bars on stderr, e.g.:
+//!
+//! ```no_run
+//! use kheaders::fetch::{Progress, TransferProgress};
+//! use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+//!
+//! struct Bars(MultiProgress);
+//! struct Bar(ProgressBar);
+//!
+//! impl Progress for Bars {
+//!     fn start(&self, name: &str, _url: &str, total: Option<u64>) -> Box<dyn TransferProgress> {
+//!         let bar = match total {
+//!             Some(n) => ProgressBar::new(n).with_style(
+//!                 ProgressStyle::with_template("{msg:40} {bytes}/{total_bytes} {bar:30} {eta}").unwrap(),
+//!             ),
+//!             None => ProgressBar::new_spinner(),
+//!         };
+//!         Box::new(Bar(self.0.add(bar.with_message(name.to_string()))))
+//!     }
+//! }
+//! impl TransferProgress for Bar {
+//!     fn advance(&mut self, bytes: u64) { self.0.inc(bytes) }
+//!     fn restart(&mut self, _url: &str, _total: Option<u64>) { self.0.set_position(0) }
+//!     fn finish(&mut self, ok: bool) {
+//!         if ok { self.0.finish_and_clear() } else { self.0.abandon() }
+//!     }
+//! }
+//!
+//! // Only when stderr is a terminal:
+//! let bars = std::sync::Arc::new(Bars(MultiProgress::with_draw_target(ProgressDrawTarget::stderr())));
+//! let resolver = kheaders::Resolver::builder().progress(bars).build();
+//! ```
 
 use std::fmt;
 use std::sync::Arc;

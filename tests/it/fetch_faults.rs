@@ -353,3 +353,76 @@ async fn http_proxy_from_the_environment_is_used() {
         Some("via proxy: http://mirror.invalid/debian/Release")
     );
 }
+
+#[tokio::test]
+async fn resolution_records_a_mirror_that_delivered_wrong_bytes() {
+    let data = payload(20_000, 8);
+    let mut wrong = data.clone();
+    wrong[10] ^= 0x55;
+    let bad_dir = tree(&[(PKG, &wrong)]);
+    let good_dir = tree(&[(PKG, &data)]);
+    let bad = TestServer::serve_dir(bad_dir.path()).await;
+    let good = TestServer::serve_dir(good_dir.path()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let id = debian_id("6.1.0-18-amd64");
+
+    let pkg = deb(
+        "linux-headers-test",
+        vec![bad.url(PKG), good.url(PKG)],
+        &data,
+    );
+    let src = FakeSource::new(None, vec![("6.1.0-18-amd64", vec![pkg])]);
+    let got = resolver(cache.path(), src)
+        .resolve_headers(&id)
+        .await
+        .unwrap();
+    let note = got
+        .resolution
+        .notes
+        .iter()
+        .find(|n| n.contains(&bad.url(PKG)))
+        .expect("the failed mirror is recorded");
+    assert!(
+        note.contains("integrity") && note.contains("sha256 mismatch"),
+        "{note}"
+    );
+    assert!(got.resolution.attempts[0].detail.contains("1 failed URL"));
+
+    // Wrong bytes on every URL: the resolution fails as an integrity error, with the record.
+    let cache2 = tempfile::tempdir().unwrap();
+    let pkg = deb("linux-headers-test", vec![bad.url(PKG)], &data);
+    let src = FakeSource::new(None, vec![("6.1.0-18-amd64", vec![pkg])]);
+    let e = resolver(cache2.path(), src)
+        .resolve_headers(&id)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    let attempt = &e.resolution().unwrap().attempts[0];
+    assert_eq!(attempt.error_kind, Some(ErrorKind::Integrity));
+    assert!(
+        attempt.detail.contains("sha256 mismatch"),
+        "{}",
+        attempt.detail
+    );
+    assert!(files_ending(cache2.path(), ".deb").is_empty());
+}
+
+#[tokio::test]
+async fn probe_falls_back_to_a_ranged_get_when_head_is_refused() {
+    let dir = tree(&[("/k/pkg.rpm", &payload(5000, 9))]);
+    let srv = TestServer::serve_dir(dir.path()).await;
+    srv.on("/k/pkg.rpm", |req, _| {
+        (req.method == "HEAD").then(|| Reply::status(405))
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let mut opts = fast_opts(cache.path());
+    opts.per_host_connections = 1;
+    let f = Fetcher::new(opts).unwrap();
+    assert_eq!(
+        f.probe(&srv.url("/k/pkg.rpm")).await.unwrap(),
+        Some(Some(5000))
+    );
+    assert_eq!(f.probe(&srv.url("/k/none.rpm")).await.unwrap(), None);
+    let log = srv.log();
+    assert_eq!(log[1].header("range"), Some("bytes=0-0"));
+}
