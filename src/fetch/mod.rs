@@ -364,7 +364,7 @@ impl Fetcher {
     // ---- negative cache -------------------------------------------------------------
 
     fn negative_hit(&self, url: &str) -> Option<FetchError> {
-        if self.opts.not_found_ttl.is_zero() {
+        if self.opts.not_found_ttl.is_zero() || url.starts_with("file:") {
             return None;
         }
         let rec: NegativeRecord =
@@ -382,6 +382,9 @@ impl Fetcher {
         let FetchError::NotFound { url, status } = e else {
             return;
         };
+        if url.starts_with("file:") {
+            return;
+        }
         let ttl = if *status == 410 {
             self.opts.gone_ttl
         } else {
@@ -452,6 +455,26 @@ impl Fetcher {
     /// it. A `404` is remembered for [`FetcherOptions::not_found_ttl`].
     pub async fn get_bytes(&self, url: &str) -> Result<Bytes, FetchError> {
         let url = self.rewrite(url);
+        if url.starts_with("file:") {
+            let path = local_path(&url)?;
+            let len = tokio::fs::metadata(&path)
+                .await
+                .map(|m| m.len())
+                .unwrap_or(0);
+            if len > MAX_IN_MEMORY_BODY {
+                return Err(FetchError::TooLarge {
+                    url,
+                    limit: MAX_IN_MEMORY_BODY,
+                });
+            }
+            return match tokio::fs::read(&path).await {
+                Ok(d) => Ok(Bytes::from(d)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(FetchError::NotFound { url, status: 404 })
+                }
+                Err(e) => Err(FetchError::Io { path, source: e }),
+            };
+        }
         let bucket = format!("http-{}", client::host_key(&url).replace(':', "_"));
         let none = Expected {
             size: None,
@@ -473,6 +496,15 @@ impl Fetcher {
     /// are asked with a one-byte ranged `GET`. A `404` is remembered (negative cache).
     pub async fn probe(&self, url: &str) -> Result<Option<Option<u64>>, FetchError> {
         let url = self.rewrite(url);
+        if url.starts_with("file:") {
+            let path = local_path(&url)?;
+            return match tokio::fs::metadata(&path).await {
+                Ok(m) if m.is_file() => Ok(Some(Some(m.len()))),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(FetchError::Io { path, source: e }),
+            };
+        }
         if self.negative_hit(&url).is_some() {
             return Ok(None);
         }
@@ -948,6 +980,9 @@ impl Fetcher {
         progress: &mut dyn TransferProgress,
     ) -> Result<Fetched, Failure> {
         use reqwest::header;
+        if url.starts_with("file:") {
+            return self.copy_local(job, url, progress).await;
+        }
         let io = |e| FetchError::Io {
             path: job.tmp.to_path_buf(),
             source: e,
@@ -1085,26 +1120,7 @@ impl Fetcher {
                     }
                 };
                 written += chunk.len() as u64;
-                if let Some(want) = job.expected.size {
-                    if written > want {
-                        return Err(FetchError::Integrity {
-                            url: url.to_string(),
-                            what: "size".into(),
-                            expected: want.to_string(),
-                            actual: format!("more than {want}"),
-                        }
-                        .into());
-                    }
-                }
-                if let Some(limit) = job.limit {
-                    if written > limit {
-                        return Err(FetchError::TooLarge {
-                            url: url.to_string(),
-                            limit,
-                        }
-                        .into());
-                    }
-                }
+                check_growth(job, url, written)?;
                 hashers.update(&chunk);
                 file.write_all(&chunk).await.map_err(io)?;
                 progress.advance(chunk.len() as u64);
@@ -1114,18 +1130,7 @@ impl Fetcher {
         file.flush().await.map_err(io)?;
         file.sync_all().await.map_err(io)?;
         drop(file);
-        if let Some(want) = job.expected.size {
-            if want != written {
-                return Err(FetchError::Integrity {
-                    url: url.to_string(),
-                    what: "size".into(),
-                    expected: want.to_string(),
-                    actual: written.to_string(),
-                }
-                .into());
-            }
-        }
-        let sha256 = hashers.verify(url, &job.expected.checksums)?;
+        let sha256 = check_complete(job, url, written, hashers)?;
         Ok(Fetched::Body(Transferred {
             url: url.to_string(),
             sha256,
@@ -1134,6 +1139,124 @@ impl Fetcher {
             last_modified,
         }))
     }
+}
+
+impl Fetcher {
+    /// A `file://` URL (an air-gapped store or a local mirror): copied into the cache while
+    /// hashing, with the same checks as a download. A missing file is `NotFound` (as a
+    /// `404`), so the chain treats it like a missing remote file.
+    async fn copy_local(
+        &self,
+        job: &Job<'_>,
+        url: &str,
+        progress: &mut dyn TransferProgress,
+    ) -> Result<Fetched, Failure> {
+        use tokio::io::AsyncReadExt;
+        let src = local_path(url)?;
+        let mut input = match tokio::fs::File::open(&src).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(FetchError::NotFound {
+                    url: url.to_string(),
+                    status: 404,
+                }
+                .into())
+            }
+            Err(e) => {
+                return Err(FetchError::Io {
+                    path: src,
+                    source: e,
+                }
+                .into())
+            }
+        };
+        let io = |p: &Path, e| FetchError::Io {
+            path: p.to_path_buf(),
+            source: e,
+        };
+        let mut out = tokio::fs::File::create(job.tmp)
+            .await
+            .map_err(|e| io(job.tmp, e))?;
+        let mut hashers = Hashers::new(&job.expected.checksums);
+        let mut written = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = input.read(&mut buf).await.map_err(|e| io(&src, e))?;
+            if n == 0 {
+                break;
+            }
+            written += n as u64;
+            check_growth(job, url, written)?;
+            hashers.update(&buf[..n]);
+            out.write_all(&buf[..n]).await.map_err(|e| io(job.tmp, e))?;
+            progress.advance(n as u64);
+        }
+        out.flush().await.map_err(|e| io(job.tmp, e))?;
+        out.sync_all().await.map_err(|e| io(job.tmp, e))?;
+        drop(out);
+        let sha256 = check_complete(job, url, written, hashers)?;
+        Ok(Fetched::Body(Transferred {
+            url: url.to_string(),
+            sha256,
+            size: written,
+            etag: None,
+            last_modified: None,
+        }))
+    }
+}
+
+/// The local path of a `file://` URL.
+fn local_path(url: &str) -> Result<PathBuf, FetchError> {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .ok_or_else(|| FetchError::BadUrl {
+            url: url.to_string(),
+            detail: "expected file:///absolute/path".into(),
+        })
+}
+
+/// Checks a body still in flight: never more than the expected size or the limit.
+fn check_growth(job: &Job<'_>, url: &str, written: u64) -> Result<(), FetchError> {
+    if let Some(want) = job.expected.size {
+        if written > want {
+            return Err(FetchError::Integrity {
+                url: url.to_string(),
+                what: "size".into(),
+                expected: want.to_string(),
+                actual: format!("more than {want}"),
+            });
+        }
+    }
+    if let Some(limit) = job.limit {
+        if written > limit {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Checks a complete body: exact size and every digest. Returns its sha256.
+fn check_complete(
+    job: &Job<'_>,
+    url: &str,
+    written: u64,
+    hashers: Hashers,
+) -> Result<String, FetchError> {
+    if let Some(want) = job.expected.size {
+        if want != written {
+            return Err(FetchError::Integrity {
+                url: url.to_string(),
+                what: "size".into(),
+                expected: want.to_string(),
+                actual: written.to_string(),
+            });
+        }
+    }
+    hashers.verify(url, &job.expected.checksums)
 }
 
 /// The error that explains a failed fetch best: a wrong-bytes answer anywhere beats a

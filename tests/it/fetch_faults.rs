@@ -426,3 +426,40 @@ async fn probe_falls_back_to_a_ranged_get_when_head_is_refused() {
     let log = srv.log();
     assert_eq!(log[1].header("range"), Some("bytes=0-0"));
 }
+
+#[tokio::test]
+async fn connection_closed_without_an_answer_is_retried() {
+    let dir = tree(&[("/a/InRelease", b"Origin: Debian\n")]);
+    let srv = TestServer::serve_dir(dir.path()).await;
+    srv.on("/a/InRelease", |_, n| (n == 1).then_some(Reply::Hangup));
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let body = f.get_bytes(&srv.url("/a/InRelease")).await.unwrap();
+    assert_eq!(&body[..], b"Origin: Debian\n");
+    assert_eq!(srv.hits("/a/InRelease"), 2);
+}
+
+#[tokio::test]
+async fn file_urls_serve_air_gapped_stores_with_the_same_checks() {
+    let data = payload(10_000, 11);
+    let store = tree(&[(PKG, &data)]);
+    let url = url::Url::from_file_path(store.path().join(PKG.trim_start_matches('/')))
+        .unwrap()
+        .to_string();
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    assert_eq!(f.probe(&url).await.unwrap(), Some(Some(10_000)));
+    assert_eq!(f.probe(&format!("{url}.missing")).await.unwrap(), None);
+    let got = f
+        .download(&deb("linux-headers-test", vec![url.clone()], &data))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), data);
+    let mut other = data.clone();
+    other[0] ^= 1;
+    let e = f
+        .download(&deb("linux-headers-x", vec![url], &other))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity);
+}
