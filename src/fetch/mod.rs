@@ -697,6 +697,9 @@ impl Fetcher {
                 tracing::debug!(url, "metadata revalidated (304)");
             }
             Ok(Fetched::Body(t)) => {
+                // Validators first out, body in, validators back: a crash in between leaves
+                // a body without a record, which is simply fetched again.
+                let _ = std::fs::remove_file(&meta_path);
                 std::fs::rename(&tmp, &dest).map_err(|e| FetchError::Io {
                     path: dest.clone(),
                     source: e,
@@ -1043,8 +1046,9 @@ impl Fetcher {
                 } else if status.is_success()
                     || status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE
                 {
-                    // The server ignored or refused the range (or the file changed under
-                    // If-Range): start over from byte 0 with fresh hashers.
+                    // The server ignored the range (a full `200`, also what If-Range gives
+                    // when the file changed), refused it, or answered another range: start
+                    // over from byte 0 with fresh hashers.
                     tracing::info!(url, %status, "server did not resume; restarting from zero");
                     file.flush().await.map_err(io)?;
                     file.set_len(0).await.map_err(io)?;
@@ -1052,7 +1056,8 @@ impl Fetcher {
                     hashers = Hashers::new(&job.expected.checksums);
                     written = 0;
                     progress.restart(url, job.expected.size);
-                    if status == reqwest::StatusCode::RANGE_NOT_SATISFIABLE {
+                    if status != reqwest::StatusCode::OK {
+                        // This body is not the file from byte 0: ask again without Range.
                         if_range = None;
                         continue 'request;
                     }

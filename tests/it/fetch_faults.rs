@@ -463,3 +463,35 @@ async fn file_urls_serve_air_gapped_stores_with_the_same_checks() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity);
 }
+
+#[tokio::test]
+async fn a_resume_answered_with_the_wrong_range_starts_over() {
+    let data = payload(60_000, 12);
+    let dir = tree(&[(PKG, &data)]);
+    let srv = TestServer::serve_dir(dir.path()).await;
+    let body = data.clone();
+    srv.on(PKG, move |_, n| match n {
+        1 => Some(Reply::Truncated {
+            body: body.clone(),
+            cut_at: 20_000,
+        }),
+        2 => Some(
+            Reply::body(206, body[..100].to_vec())
+                .with_header("Content-Range", &format!("bytes 0-99/{}", body.len())),
+        ),
+        _ => None,
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let got = f
+        .download(&deb("linux-headers-test", vec![srv.url(PKG)], &data))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&got.path).unwrap(), data);
+    assert_eq!(srv.hits(PKG), 3);
+    assert_eq!(
+        srv.log()[2].header("range"),
+        None,
+        "the restart asks for the whole file"
+    );
+}
