@@ -116,6 +116,32 @@ async fn not_found_is_remembered_until_it_expires() {
         "later misses come from the negative cache"
     );
 
+    // "Gone" (410) is remembered longer than "not published yet" (404).
+    srv.on("/old/", |_, _| Some(Reply::status(410)));
+    f.get_bytes(&srv.url("/old/InRelease")).await.unwrap_err();
+    let mut ttls: Vec<(u16, u64)> =
+        files_ending(&cache.path().join("metadata-v1/negative"), ".json")
+            .iter()
+            .map(|p| {
+                let v: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                (
+                    v["status"].as_u64().unwrap() as u16,
+                    v["until"].as_u64().unwrap() - now,
+                )
+            })
+            .collect();
+    ttls.sort();
+    assert_eq!(ttls.len(), 2);
+    assert_eq!(ttls[0].0, 404);
+    assert!(ttls[0].1 <= kheaders::fetch::NOT_FOUND_TTL.as_secs());
+    assert_eq!(ttls[1].0, 410);
+    assert!(ttls[1].1 > kheaders::fetch::NOT_FOUND_TTL.as_secs());
+
     // With the negative cache off, every miss asks again.
     let mut opts = fast_opts(cache.path());
     opts.not_found_ttl = Duration::ZERO;

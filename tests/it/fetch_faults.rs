@@ -495,3 +495,28 @@ async fn a_resume_answered_with_the_wrong_range_starts_over() {
         "the restart asks for the whole file"
     );
 }
+
+/// Loopback throughput of download + streaming sha256 + verify + rename. Not a benchmark
+/// loop: one 128 MiB transfer, printed. Run with
+/// `cargo test --test it fetch_faults::loopback_download_throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "measurement; run by hand"]
+async fn loopback_download_throughput() {
+    let data = payload(128 << 20, 13);
+    let dir = tree(&[(PKG, &data)]);
+    let srv = TestServer::serve_dir(dir.path()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let pkg = deb("linux-headers-test", vec![srv.url(PKG)], &data);
+    let t = Instant::now();
+    f.download(&pkg).await.unwrap();
+    let cold = t.elapsed();
+    let t = Instant::now();
+    f.download(&pkg).await.unwrap();
+    let warm = t.elapsed();
+    println!(
+        "128 MiB: download+verify {:.0} MB/s ({cold:?}); cache hit with re-hash {:.0} MB/s ({warm:?})",
+        134.217728 / cold.as_secs_f64(),
+        134.217728 / warm.as_secs_f64()
+    );
+}
