@@ -379,7 +379,7 @@ pub struct MirrorMap {
 
 impl MirrorMap {
     pub fn new(mut rules: Vec<MirrorRule>) -> Self {
-        rules.sort_by_key(|b| std::cmp::Reverse(b.from.len()));
+        rules.sort_by_key(|r| std::cmp::Reverse(r.from.len()));
         MirrorMap { rules }
     }
 

@@ -542,14 +542,21 @@ impl Fetcher {
         };
         match resp {
             Ok((resp, _permit)) => {
-                let len = if resp.status() == reqwest::StatusCode::PARTIAL_CONTENT {
+                // Read lengths from the headers themselves: a HEAD response has an empty
+                // body, so reqwest's `content_length()` would say 0.
+                let header = |name| {
                     resp.headers()
-                        .get(reqwest::header::CONTENT_RANGE)
+                        .get(name)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.rsplit('/').next())
-                        .and_then(|v| v.parse().ok())
+                        .map(str::to_string)
+                };
+                let len = if resp.status() == reqwest::StatusCode::PARTIAL_CONTENT {
+                    header(reqwest::header::CONTENT_RANGE)
+                        .and_then(|v| v.rsplit('/').next().and_then(|t| t.parse().ok()))
+                } else if resp.status() == reqwest::StatusCode::OK {
+                    header(reqwest::header::CONTENT_LENGTH).and_then(|v| v.parse().ok())
                 } else {
-                    resp.content_length()
+                    None
                 };
                 Ok(Some(len))
             }

@@ -335,7 +335,7 @@ async fn stalling_server(body: Vec<u8>) -> (String, tokio::task::JoinHandle<()>)
 
 #[tokio::test]
 async fn process_killed_mid_download_leaves_no_corrupt_entry() {
-    let data = payload(400_000, 28);
+    let data = payload(2_000_000, 28);
     let (stall_url, stall) = stalling_server(data.clone()).await;
     let cache = tempfile::tempdir().unwrap();
     let mut proc = child(

@@ -423,6 +423,13 @@ async fn probe_falls_back_to_a_ranged_get_when_head_is_refused() {
         Some(Some(5000))
     );
     assert_eq!(f.probe(&srv.url("/k/none.rpm")).await.unwrap(), None);
+    let dir2 = tree(&[("/k/other.rpm", &payload(7000, 9))]);
+    let plain = TestServer::serve_dir(dir2.path()).await;
+    assert_eq!(
+        f.probe(&plain.url("/k/other.rpm")).await.unwrap(),
+        Some(Some(7000))
+    );
+    assert_eq!(plain.log()[0].method, "HEAD");
     let log = srv.log();
     assert_eq!(log[1].header("range"), Some("bytes=0-0"));
 }
