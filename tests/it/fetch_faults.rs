@@ -527,3 +527,21 @@ async fn loopback_download_throughput() {
         134.217728 / warm.as_secs_f64()
     );
 }
+
+#[tokio::test]
+async fn package_failing_its_header_check_is_never_kept() {
+    // Bytes of the right size and digest that are not the named package (here: not a
+    // package at all): the header check refuses them as an integrity failure.
+    let data = payload(4_000, 14);
+    let dir = tree(&[(PKG, &data)]);
+    let srv = TestServer::serve_dir(dir.path()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let mut pkg = deb("linux-headers-test", vec![srv.url(PKG)], &data);
+    pkg.expected.check_package_header = true;
+    let e = f.download(&pkg).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(e.to_string().contains("package header"), "{e}");
+    assert!(files_ending(cache.path(), ".deb").is_empty());
+    assert!(files_ending(cache.path(), ".partial").is_empty());
+}
