@@ -352,6 +352,71 @@ async fn http_proxy_from_the_environment_is_used() {
         child_result(&out).as_deref(),
         Some("via proxy: http://mirror.invalid/debian/Release")
     );
+
+    // NO_PROXY exempts a host: the request goes straight to it.
+    let direct = TestServer::empty().await;
+    direct.on("/Release", |_, _| Some(Reply::body(200, "direct")));
+    let out = child(
+        "get",
+        &[
+            ("CHILD_CACHE", cache.path().display().to_string()),
+            ("CHILD_URL", direct.url("/Release")),
+            ("HTTP_PROXY", proxy.url("")),
+            ("http_proxy", proxy.url("")),
+            ("NO_PROXY", "127.0.0.1".into()),
+            ("no_proxy", "127.0.0.1".into()),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(child_result(&out).as_deref(), Some("direct"));
+    assert_eq!(proxy.total_hits(), 1, "the exempt host was not proxied");
+}
+
+#[tokio::test]
+async fn every_mirror_is_tried_then_the_fetcher_backs_off_and_starts_over() {
+    let data = payload(8_000, 15);
+    let a_dir = tree(&[(PKG, &data)]);
+    let b_dir = tree(&[(PKG, &data)]);
+    let a = TestServer::serve_dir(a_dir.path()).await;
+    let b = TestServer::serve_dir(b_dir.path()).await;
+    a.on(PKG, |_, n| (n == 1).then(|| Reply::status(502)));
+    b.on("/", |_, _| Some(Reply::status(503)));
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let got = f
+        .download(&deb(
+            "linux-headers-test",
+            vec![a.url(PKG), b.url(PKG)],
+            &data,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        got.url,
+        a.url(PKG),
+        "round 2 starts over with the first mirror"
+    );
+    assert_eq!((a.hits(PKG), b.hits(PKG)), (2, 1));
+
+    // Bounded: a mirror that never recovers is asked once per round, then given up.
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let e = f
+        .download(&deb("linux-headers-test", vec![b.url("/other.deb")], &data))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Transient, "{e}");
+    assert_eq!(
+        b.hits("/other.deb"),
+        fast_opts(cache.path()).retry.max_rounds as usize
+    );
 }
 
 #[tokio::test]
