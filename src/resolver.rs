@@ -25,12 +25,12 @@ use crate::fetch::{
 };
 use crate::identity::KernelIdentity;
 use crate::source::{Context, HeaderSource, PackageRef, PackageSet, Requirement, SourceError};
+use crate::unpack::HeadersTree;
 
 /// Where resolved identities are remembered, under the cache directory. An exact kernel's
 /// header set never changes, so once an identity was resolved and its packages verified, the
 /// answer is reused with zero network requests (the packages are re-verified on disk first).
 pub const RESOLUTIONS_DIR: &str = "resolutions-v1";
-use crate::unpack::HeadersTree;
 
 /// Budget for one source's `locate`. Metadata for a large repository (Fedora updates:
 /// ~25 MB of compressed primary.xml) downloads and parses in well under a minute on a
