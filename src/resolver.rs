@@ -21,11 +21,16 @@ use crate::catalog::{self, ChainEntry, ChainTarget, SourceSpec};
 use crate::config::{Config, MirrorMap, MirrorRule};
 use crate::error::{Error, ErrorKind};
 use crate::fetch::{
-    FetchError, Fetcher, FetcherOptions, LocalPackage, CONNECT_TIMEOUT, READ_TIMEOUT,
+    FetchError, Fetcher, FetcherOptions, LocalPackage, Progress, ProgressHook, RetryPolicy,
 };
 use crate::identity::KernelIdentity;
 use crate::source::{Context, HeaderSource, PackageRef, PackageSet, Requirement, SourceError};
 use crate::unpack::HeadersTree;
+
+/// Where resolved identities are remembered, under the cache directory. An exact kernel's
+/// header set never changes, so once an identity was resolved and its packages verified, the
+/// answer is reused with zero network requests (the packages are re-verified on disk first).
+pub const RESOLUTIONS_DIR: &str = "resolutions-v1";
 
 /// Budget for one source's `locate`. Metadata for a large repository (Fedora updates:
 /// ~25 MB of compressed primary.xml) downloads and parses in well under a minute on a
@@ -134,9 +139,37 @@ pub struct ResolverBuilder {
     no_default_sources: bool,
     source_timeout: Option<Duration>,
     extra_sources: Vec<Arc<dyn HeaderSource>>,
+    fetcher_options: Option<FetcherOptions>,
+    progress: Option<ProgressHook>,
+    retry: Option<RetryPolicy>,
+    no_resolution_cache: bool,
 }
 
 impl ResolverBuilder {
+    /// Base fetcher settings (timeouts, retries, negative-cache TTLs, ...). The builder's
+    /// cache directory, mirror rules, progress hook and the config's
+    /// `per_host_connections` are applied on top.
+    pub fn fetcher_options(mut self, opts: FetcherOptions) -> Self {
+        self.fetcher_options = Some(opts);
+        self
+    }
+    /// Reports download progress to `p` (the CLI draws bars on stderr with it).
+    pub fn progress(mut self, p: Arc<dyn Progress>) -> Self {
+        self.progress = Some(ProgressHook(p));
+        self
+    }
+    /// Retry and backoff policy for every request.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+    /// Turns the resolution cache (see [`RESOLUTIONS_DIR`]) off: every
+    /// [`Resolver::resolve_headers`] runs the chain (packages still come from the package
+    /// cache when verified copies are there).
+    pub fn resolution_cache(mut self, enabled: bool) -> Self {
+        self.no_resolution_cache = !enabled;
+        self
+    }
     /// The cache directory (overrides the config's `cache_dir`).
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
@@ -177,13 +210,21 @@ impl ResolverBuilder {
         let mut rules = self.config.mirror.clone();
         rules.extend(self.extra_mirrors);
         let mirrors = MirrorMap::new(rules);
-        let fetcher = Fetcher::new(FetcherOptions {
-            cache_dir: cache_dir.clone(),
-            mirrors: mirrors.clone(),
-            connect_timeout: CONNECT_TIMEOUT,
-            read_timeout: READ_TIMEOUT,
-        })
-        .map_err(|e| Error::Io {
+        let mut opts = self
+            .fetcher_options
+            .unwrap_or_else(|| FetcherOptions::new(&cache_dir));
+        opts.cache_dir = cache_dir.clone();
+        opts.mirrors = mirrors.clone();
+        if let Some(n) = self.config.per_host_connections {
+            opts.per_host_connections = n;
+        }
+        if let Some(p) = self.progress {
+            opts.progress = Some(p);
+        }
+        if let Some(r) = self.retry {
+            opts.retry = r;
+        }
+        let fetcher = Fetcher::new(opts).map_err(|e| Error::Io {
             path: cache_dir.clone(),
             source: std::io::Error::other(error_chain(&e)),
         })?;
@@ -198,6 +239,7 @@ impl ResolverBuilder {
             use_catalog: !self.no_default_sources,
             source_timeout,
             extra_sources: self.extra_sources,
+            resolution_cache: !self.no_resolution_cache,
         })
     }
 }
@@ -219,6 +261,7 @@ pub struct Resolver {
     use_catalog: bool,
     source_timeout: Duration,
     extra_sources: Vec<Arc<dyn HeaderSource>>,
+    resolution_cache: bool,
 }
 
 impl Resolver {
@@ -309,12 +352,132 @@ impl Resolver {
 
     /// Locates, downloads and verifies the packages. A source whose packages fail to
     /// download or verify is recorded as failed and the chain moves on.
+    ///
+    /// An identity resolved and verified before is answered from the resolution cache with
+    /// zero network requests (its packages are re-hashed on disk first). Concurrent calls for
+    /// one identity — tasks of this process, or other processes on the same cache directory —
+    /// run the chain once: the others wait and are answered from the cache.
     pub async fn resolve_headers(&self, id: &KernelIdentity) -> Result<ResolvedHeaders, Error> {
+        if !self.resolution_cache {
+            let (resolution, packages) = self.run_chain(id, true).await?;
+            return Ok(ResolvedHeaders {
+                resolution,
+                packages,
+            });
+        }
+        let started = Instant::now();
+        let key = id.cache_key();
+        if let Some(hit) = self.cached_resolution(id, &key, started).await {
+            return Ok(hit);
+        }
+        let _guard = self
+            .fetcher
+            .lock_entry(&format!("resolution:{key}"))
+            .await
+            .map_err(|e| Error::Io {
+                path: self.fetcher.cache_dir().join(RESOLUTIONS_DIR),
+                source: std::io::Error::other(error_chain(&e)),
+            })?;
+        if let Some(hit) = self.cached_resolution(id, &key, started).await {
+            return Ok(hit);
+        }
         let (resolution, packages) = self.run_chain(id, true).await?;
+        self.store_resolution(&key, &resolution, &packages);
         Ok(ResolvedHeaders {
             resolution,
             packages,
         })
+    }
+
+    fn resolution_path(&self, key: &str) -> PathBuf {
+        self.fetcher
+            .cache_dir()
+            .join(RESOLUTIONS_DIR)
+            .join(format!("{key}.json"))
+    }
+
+    /// The cached answer for `key`, when there is one and every package still verifies.
+    async fn cached_resolution(
+        &self,
+        id: &KernelIdentity,
+        key: &str,
+        started: Instant,
+    ) -> Option<ResolvedHeaders> {
+        let path = self.resolution_path(key);
+        let rec: ResolutionRecord = crate::fetch::cache::read_json(&path)?;
+        if rec.format != RESOLUTION_FORMAT || rec.cache_key != key || rec.local.is_empty() {
+            return None;
+        }
+        let root = self.fetcher.cache_dir();
+        let mut packages = Vec::with_capacity(rec.local.len());
+        for mut lp in rec.local {
+            lp.path = root.join(&lp.path);
+            if !self.fetcher.verify_local(&lp).await {
+                tracing::warn!(path = %lp.path.display(), identity = %id, "cached package missing or changed; resolving again");
+                return None;
+            }
+            packages.push(lp);
+        }
+        let source = rec.source.unwrap_or_else(|| "cache".into());
+        let mut notes = rec.notes;
+        notes.push(format!(
+            "answered from the resolution cache ({}); {} package(s) re-verified on disk",
+            path.display(),
+            packages.len()
+        ));
+        let detail = format!(
+            "from the resolution cache: {}",
+            rec.packages
+                .iter()
+                .map(|p| format!("{} {}", p.name, p.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        tracing::debug!(identity = %id, "resolution answered from the cache");
+        Some(ResolvedHeaders {
+            resolution: Resolution {
+                identity: id.clone(),
+                source: Some(source.clone()),
+                packages: rec.packages,
+                requirements: rec.requirements,
+                notes,
+                attempts: vec![Attempt {
+                    source,
+                    outcome: Outcome::Found,
+                    detail,
+                    elapsed_ms: started.elapsed().as_millis() as u64,
+                    error_kind: None,
+                }],
+            },
+            packages,
+        })
+    }
+
+    /// Remembers a verified resolution. A failure to write is logged, not returned: the
+    /// packages are verified and usable either way.
+    fn store_resolution(&self, key: &str, resolution: &Resolution, packages: &[LocalPackage]) {
+        let root = self.fetcher.cache_dir();
+        let local = packages
+            .iter()
+            .map(|lp| LocalPackage {
+                path: lp.path.strip_prefix(root).unwrap_or(&lp.path).to_path_buf(),
+                ..lp.clone()
+            })
+            .collect();
+        let rec = ResolutionRecord {
+            format: RESOLUTION_FORMAT,
+            cache_key: key.to_string(),
+            identity: resolution.identity.to_string(),
+            source: resolution.source.clone(),
+            packages: resolution.packages.clone(),
+            requirements: resolution.requirements.clone(),
+            notes: resolution.notes.clone(),
+            local,
+            resolved_at: crate::fetch::cache::unix_now(),
+        };
+        if let Err(e) = crate::fetch::cache::write_json(&self.resolution_path(key), &rec) {
+            tracing::warn!(error = %error_chain(&e), "could not store the resolution in the cache");
+        }
     }
 
     async fn run_chain(
@@ -370,30 +533,43 @@ impl Resolver {
                 )),
                 (Ok(Some(set)), _) => {
                     if download {
-                        match self.download_all(&set.packages).await {
+                        let (downloaded, failed_urls) = self.download_all(&set.packages).await;
+                        match downloaded {
                             Ok(local) => {
-                                let detail = summarize(&set);
+                                let mut detail = summarize(&set);
+                                if !failed_urls.is_empty() {
+                                    detail.push_str(&format!(
+                                        " (after {} failed URL(s); see notes)",
+                                        failed_urls.len()
+                                    ));
+                                }
                                 let elapsed_ms = started.elapsed().as_millis() as u64;
                                 resolution.attempts.push(Attempt {
                                     elapsed_ms,
                                     ..attempt(Outcome::Found, detail, None)
                                 });
+                                resolution.notes.extend(
+                                    failed_urls.into_iter().map(|f| {
+                                        format!("download from {f}; another URL was used")
+                                    }),
+                                );
                                 return Ok((finish(resolution, source, set), local));
                             }
                             Err(e) => {
                                 let kind = e.kind();
                                 let (outcome, flow) = after_error(kind);
                                 let elapsed_ms = started.elapsed().as_millis() as u64;
+                                let mut detail =
+                                    format!("located, but download failed: {}", error_chain(&e));
+                                if failed_urls.len() > 1 {
+                                    detail.push_str(&format!(
+                                        " (every attempt: {})",
+                                        failed_urls.join("; ")
+                                    ));
+                                }
                                 resolution.attempts.push(Attempt {
                                     elapsed_ms,
-                                    ..attempt(
-                                        outcome,
-                                        format!(
-                                            "located, but download failed: {}",
-                                            error_chain(&e)
-                                        ),
-                                        Some(kind),
-                                    )
+                                    ..attempt(outcome, detail, Some(kind))
                                 });
                                 if flow == Flow::Stop {
                                     break;
@@ -422,11 +598,56 @@ impl Resolver {
         Err(exhausted(id, resolution))
     }
 
-    async fn download_all(&self, packages: &[PackageRef]) -> Result<Vec<LocalPackage>, FetchError> {
-        let futs = packages.iter().map(|p| self.fetcher.download(p));
-        let results = futures_util::future::join_all(futs).await;
-        results.into_iter().collect()
+    /// Downloads every package concurrently. URLs that failed on the way (even when
+    /// another mirror then delivered) are returned as notes for the resolution.
+    async fn download_all(
+        &self,
+        packages: &[PackageRef],
+    ) -> (Result<Vec<LocalPackage>, FetchError>, Vec<String>) {
+        let futs = packages.iter().map(|p| async move {
+            let mut failures = Vec::new();
+            let r = self.fetcher.download_noting(p, &mut failures).await;
+            (r, failures)
+        });
+        let mut notes = Vec::new();
+        let mut out = Vec::new();
+        let mut first_err = None;
+        for (r, failures) in futures_util::future::join_all(futs).await {
+            for f in failures {
+                notes.push(format!("{} ({}): {}", f.url, f.kind, f.detail));
+            }
+            match r {
+                Ok(lp) => out.push(lp),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        match first_err {
+            Some(e) => (Err(e), notes),
+            None => (Ok(out), notes),
+        }
     }
+}
+
+/// Version of the resolution record; a record of another version is ignored.
+const RESOLUTION_FORMAT: u32 = 1;
+
+/// What `resolutions-v1/<cache key>.json` holds: the winning source's answer and the
+/// verified packages (paths relative to the cache directory).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ResolutionRecord {
+    format: u32,
+    cache_key: String,
+    /// For humans reading the cache: `6.1.0-18-amd64 (debian 12, x86_64)`.
+    identity: String,
+    source: Option<String>,
+    packages: Vec<PackageRef>,
+    requirements: Vec<Requirement>,
+    notes: Vec<String>,
+    local: Vec<LocalPackage>,
+    /// Unix seconds.
+    resolved_at: u64,
 }
 
 fn summarize(set: &PackageSet) -> String {

@@ -126,7 +126,7 @@ impl Stage {
 }
 
 /// Package file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PackageFormat {
     Rpm,
@@ -134,7 +134,7 @@ pub enum PackageFormat {
 }
 
 /// A digest algorithm used by some metadata format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DigestAlgo {
     Sha1,
@@ -155,7 +155,7 @@ impl DigestAlgo {
 }
 
 /// An expected digest, as lowercase hex.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct Checksum {
     pub algo: DigestAlgo,
     pub hex: String,
@@ -177,7 +177,7 @@ impl Checksum {
 }
 
 /// How a package's bytes are proven right once downloaded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Expected {
     /// Exact size in bytes, when the metadata says.
     pub size: Option<u64>,
@@ -190,7 +190,7 @@ pub struct Expected {
 }
 
 /// One package to fetch: what it is and where its bytes are.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PackageRef {
     /// `kernel-devel`, `linux-headers-6.1.0-18-common`.
     pub name: String,
@@ -227,7 +227,7 @@ impl PackageRef {
 }
 
 /// A toolchain requirement the packages name but that is not fetched (`gcc-12`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Requirement {
     /// `gcc-12`
     pub name: String,

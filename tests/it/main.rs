@@ -11,6 +11,9 @@ mod resolver_chain;
 mod deb_apt;
 mod deb_real;
 mod deb_snapshot;
+mod cache_reuse;
+mod fetch_common;
+mod fetch_faults;
 mod server_selftest;
 
 // RPM family: dnf, amazon, koji and url-template sources through the catalog.
