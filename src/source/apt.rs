@@ -503,10 +503,10 @@ impl HeaderSource for AptSource {
     fn kind(&self) -> SourceKind {
         SourceKind::Apt
     }
+    /// The archive root first, then the signed index of each suite it reads.
     fn urls(&self) -> Vec<String> {
-        self.suites
-            .iter()
-            .map(|s| format!("{}/InRelease", self.dists(s)))
+        std::iter::once(self.base_url.clone())
+            .chain(self.suites.iter().map(|s| format!("{}/InRelease", self.dists(s))))
             .collect()
     }
     fn describe(&self) -> String {
