@@ -506,7 +506,11 @@ impl HeaderSource for AptSource {
     /// The archive root first, then the signed index of each suite it reads.
     fn urls(&self) -> Vec<String> {
         std::iter::once(self.base_url.clone())
-            .chain(self.suites.iter().map(|s| format!("{}/InRelease", self.dists(s))))
+            .chain(
+                self.suites
+                    .iter()
+                    .map(|s| format!("{}/InRelease", self.dists(s))),
+            )
             .collect()
     }
     fn describe(&self) -> String {

@@ -3,17 +3,17 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cache_reuse;
 mod cli;
 mod corpus;
-mod detect;
-mod identity_props;
-mod resolver_chain;
 mod deb_apt;
 mod deb_real;
 mod deb_snapshot;
-mod cache_reuse;
+mod detect;
 mod fetch_common;
 mod fetch_faults;
+mod identity_props;
+mod resolver_chain;
 mod server_selftest;
 
 // RPM family: dnf, amazon, koji and url-template sources through the catalog.
