@@ -4,16 +4,19 @@
 //! failure; 1 other. `--json` writes one JSON document to stdout; everything for humans goes
 //! to stderr.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 use kheaders::catalog::ChainTarget;
 use kheaders::config::{Config, MirrorRule};
-use kheaders::fetch::LocalPackage;
+use kheaders::fetch::{LocalPackage, Progress, TransferProgress};
 use kheaders::resolver::{error_chain, Resolution};
 use kheaders::{Error, ErrorKind, HeadersTree, KernelIdentity, Resolver};
 
@@ -248,7 +251,46 @@ fn build_resolver(chain: &ChainArgs, cache_dir: Option<&Path>) -> Result<Resolve
     if let Some(d) = cache_dir {
         b = b.cache_dir(d);
     }
+    if std::io::stderr().is_terminal() {
+        b = b.progress(Arc::new(Bars(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))));
+    }
     Ok(b.build()?)
+}
+
+/// Download progress as indicatif bars on stderr (installed only when stderr is a terminal).
+struct Bars(MultiProgress);
+struct Bar(ProgressBar);
+
+impl Progress for Bars {
+    fn start(&self, name: &str, _url: &str, total: Option<u64>) -> Box<dyn TransferProgress> {
+        let bar = match total {
+            Some(n) => ProgressBar::new(n).with_style(
+                ProgressStyle::with_template("{msg:48} {bytes:>10}/{total_bytes:<10} {bar:30} {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+            None => ProgressBar::new_spinner(),
+        };
+        Box::new(Bar(self.0.add(bar.with_message(name.to_string()))))
+    }
+}
+
+impl TransferProgress for Bar {
+    fn advance(&mut self, bytes: u64) {
+        self.0.inc(bytes)
+    }
+    fn restart(&mut self, _url: &str, total: Option<u64>) {
+        if let Some(t) = total {
+            self.0.set_length(t);
+        }
+        self.0.set_position(0)
+    }
+    fn finish(&mut self, ok: bool) {
+        if ok {
+            self.0.finish_and_clear()
+        } else {
+            self.0.abandon()
+        }
+    }
 }
 
 fn cmd_identity(a: IdentityArgs) -> Result<(), Failure> {

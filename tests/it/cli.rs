@@ -408,3 +408,84 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_through_a_configured_dnf_source_on_loopback() {
+    let srv = TestServer::serve_dir(crate::support::fixture("rpm/mirror")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("k.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[source]]\nkind = \"dnf\"\nname = \"local\"\nbase_url = \"{}\"\n",
+            srv.url("/fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/")
+        ),
+    )
+    .unwrap();
+    let out = kheaders()
+        .args(["resolve", "6.8.9-300.fc40.x86_64", "--distro", "fedora", "--distro-version", "40"])
+        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["source"], "dnf:local");
+    let p = &v["packages"][0];
+    assert_eq!(p["name"], "kernel-devel");
+    assert_eq!(p["arch"], "x86_64");
+    assert!(p["url"].as_str().unwrap().ends_with("/kernel-devel-6.8.9-300.fc40.x86_64.rpm"));
+    assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
+    assert!(p["size"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_through_a_configured_apt_source_on_loopback() {
+    let srv = TestServer::serve_dir(crate::support::fixture("deb/mirrors")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("k.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[[source]]\nkind = \"apt\"\nname = \"local\"\nbase_url = \"{}\"\nsuites = [\"bookworm\", \"bookworm-updates\"]\ncomponents = [\"main\"]\nkeyring = \"{}\"\n",
+            srv.url("/debian"),
+            crate::support::fixture("deb/keys/test-archive.asc").display()
+        ),
+    )
+    .unwrap();
+    let out = kheaders()
+        .args(["resolve", "6.1.0-47-amd64", "--distro", "debian", "--distro-version", "12"])
+        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["source"], "apt:local");
+    let names: Vec<&str> = v["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"linux-headers-6.1.0-47-amd64"), "{names:?}");
+    assert!(names.contains(&"linux-headers-6.1.0-47-common"), "{names:?}");
+    assert!(names.iter().any(|n| n.starts_with("linux-kbuild-6.1")), "{names:?}");
+    assert!(v["packages"].as_array().unwrap().iter().all(|p| p["sha256"].as_str().unwrap().len() == 64));
+    // Without uname -v the highest published version is chosen, and the choice is reported.
+    assert!(!v["notes"].as_array().unwrap().is_empty());
+    // With a keyring that did not sign the archive, the same source is an integrity failure.
+    std::fs::write(
+        &cfg,
+        std::fs::read_to_string(&cfg).unwrap().replace("test-archive.asc", "unknown.asc"),
+    )
+    .unwrap();
+    let out = kheaders()
+        .args(["resolve", "6.1.0-47-amd64", "--distro", "debian", "--distro-version", "12"])
+        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache2"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+}
