@@ -252,7 +252,9 @@ fn build_resolver(chain: &ChainArgs, cache_dir: Option<&Path>) -> Result<Resolve
         b = b.cache_dir(d);
     }
     if std::io::stderr().is_terminal() {
-        b = b.progress(Arc::new(Bars(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))));
+        b = b.progress(Arc::new(Bars(MultiProgress::with_draw_target(
+            ProgressDrawTarget::stderr(),
+        ))));
     }
     Ok(b.build()?)
 }
@@ -265,8 +267,10 @@ impl Progress for Bars {
     fn start(&self, name: &str, _url: &str, total: Option<u64>) -> Box<dyn TransferProgress> {
         let bar = match total {
             Some(n) => ProgressBar::new(n).with_style(
-                ProgressStyle::with_template("{msg:48} {bytes:>10}/{total_bytes:<10} {bar:30} {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{msg:48} {bytes:>10}/{total_bytes:<10} {bar:30} {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             ),
             None => ProgressBar::new_spinner(),
         };

@@ -9,6 +9,16 @@ fn kheaders() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kheaders"))
 }
 
+/// Asserts the exit code, showing stderr when it differs.
+fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
@@ -277,12 +287,7 @@ async fn not_found_by_any_source_exits_3_with_every_attempt() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = template_config(dir.path(), &srv);
     let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 3);
     let v = json_of(&out);
     assert_eq!(v["error"]["kind"], "not_found");
     assert_eq!(v["attempts"][0]["source"], "url-template:store");
@@ -297,12 +302,7 @@ async fn dry_run_found_exits_0_and_reports_the_package() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = template_config(dir.path(), &srv);
     let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let v = json_of(&out);
     assert_eq!(v["source"], "url-template:store");
     assert_eq!(v["packages"][0]["name"], "kernel-devel");
@@ -336,12 +336,7 @@ async fn integrity_failure_with_no_other_source_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = template_config(dir.path(), &srv);
     let out = resolve_fedora(&cfg, &dir.path().join("cache"), &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(4),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 4);
     let v = json_of(&out);
     assert_eq!(v["error"]["kind"], "integrity");
     assert_eq!(v["attempts"][0]["outcome"], "failed");
@@ -360,12 +355,7 @@ async fn broken_source_with_no_other_source_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = template_config(dir.path(), &srv);
     let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 1);
     let v = json_of(&out);
     assert_eq!(v["attempts"][0]["outcome"], "failed");
     assert!(v["attempts"][0]["detail"].as_str().unwrap().contains("403"));
@@ -409,34 +399,59 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
+/// Runs `kheaders resolve RELEASE --distro D --distro-version V --no-default-sources
+/// --dry-run --json` with a config holding `config_toml`, on a fresh cache.
+fn dry_run_with_config(
+    dir: &std::path::Path,
+    config_toml: &str,
+    release: &str,
+    distro: &str,
+    version: &str,
+) -> std::process::Output {
+    let cfg = dir.join("k.toml");
+    std::fs::write(&cfg, config_toml).unwrap();
+    kheaders()
+        .args([
+            "resolve",
+            release,
+            "--distro",
+            distro,
+            "--distro-version",
+            version,
+        ])
+        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.join(format!("cache-{}", rand_suffix())))
+        .output()
+        .unwrap()
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolve_through_a_configured_dnf_source_on_loopback() {
     let srv = TestServer::serve_dir(crate::support::fixture("rpm/mirror")).await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("k.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[[source]]\nkind = \"dnf\"\nname = \"local\"\nbase_url = \"{}\"\n",
-            srv.url("/fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/")
-        ),
-    )
-    .unwrap();
-    let out = kheaders()
-        .args(["resolve", "6.8.9-300.fc40.x86_64", "--distro", "fedora", "--distro-version", "40"])
-        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
-        .arg(&cfg)
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let toml = format!(
+        "[[source]]\nkind = \"dnf\"\nname = \"local\"\nbase_url = \"{}\"\n",
+        srv.url("/fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/")
+    );
+    let out = dry_run_with_config(dir.path(), &toml, "6.8.9-300.fc40.x86_64", "fedora", "40");
+    assert_exit(&out, 0);
     let v = json_of(&out);
     assert_eq!(v["source"], "dnf:local");
     let p = &v["packages"][0];
     assert_eq!(p["name"], "kernel-devel");
     assert_eq!(p["arch"], "x86_64");
-    assert!(p["url"].as_str().unwrap().ends_with("/kernel-devel-6.8.9-300.fc40.x86_64.rpm"));
+    assert!(p["url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/kernel-devel-6.8.9-300.fc40.x86_64.rpm"));
     assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
     assert!(p["size"].as_u64().unwrap() > 0);
 }
@@ -445,47 +460,44 @@ async fn resolve_through_a_configured_dnf_source_on_loopback() {
 async fn resolve_through_a_configured_apt_source_on_loopback() {
     let srv = TestServer::serve_dir(crate::support::fixture("deb/mirrors")).await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = dir.path().join("k.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[[source]]\nkind = \"apt\"\nname = \"local\"\nbase_url = \"{}\"\nsuites = [\"bookworm\", \"bookworm-updates\"]\ncomponents = [\"main\"]\nkeyring = \"{}\"\n",
-            srv.url("/debian"),
-            crate::support::fixture("deb/keys/test-archive.asc").display()
-        ),
-    )
-    .unwrap();
-    let out = kheaders()
-        .args(["resolve", "6.1.0-47-amd64", "--distro", "debian", "--distro-version", "12"])
-        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
-        .arg(&cfg)
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let toml = format!(
+        "[[source]]\nkind = \"apt\"\nname = \"local\"\nbase_url = \"{}\"\nsuites = [\"bookworm\", \"bookworm-updates\"]\ncomponents = [\"main\"]\nkeyring = \"{}\"\n",
+        srv.url("/debian"),
+        crate::support::fixture("deb/keys/test-archive.asc").display()
+    );
+    let out = dry_run_with_config(dir.path(), &toml, "6.1.0-47-amd64", "debian", "12");
+    assert_exit(&out, 0);
     let v = json_of(&out);
     assert_eq!(v["source"], "apt:local");
-    let names: Vec<&str> = v["packages"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert!(names.contains(&"linux-headers-6.1.0-47-amd64"), "{names:?}");
-    assert!(names.contains(&"linux-headers-6.1.0-47-common"), "{names:?}");
-    assert!(names.iter().any(|n| n.starts_with("linux-kbuild-6.1")), "{names:?}");
-    assert!(v["packages"].as_array().unwrap().iter().all(|p| p["sha256"].as_str().unwrap().len() == 64));
+    assert!(
+        names.contains(&"linux-headers-6.1.0-47-common"),
+        "{names:?}"
+    );
+    assert!(
+        names.iter().any(|n| n.starts_with("linux-kbuild-6.1")),
+        "{names:?}"
+    );
+    assert!(v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["sha256"].as_str().unwrap().len() == 64));
     // Without uname -v the highest published version is chosen, and the choice is reported.
     assert!(!v["notes"].as_array().unwrap().is_empty());
     // With a keyring that did not sign the archive, the same source is an integrity failure.
-    std::fs::write(
-        &cfg,
-        std::fs::read_to_string(&cfg).unwrap().replace("test-archive.asc", "unknown.asc"),
-    )
-    .unwrap();
-    let out = kheaders()
-        .args(["resolve", "6.1.0-47-amd64", "--distro", "debian", "--distro-version", "12"])
-        .args(["--no-default-sources", "--dry-run", "--json", "--config"])
-        .arg(&cfg)
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache2"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dry_run_with_config(
+        dir.path(),
+        &toml.replace("test-archive.asc", "unknown.asc"),
+        "6.1.0-47-amd64",
+        "debian",
+        "12",
+    );
+    assert_exit(&out, 4);
 }
