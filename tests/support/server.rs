@@ -43,7 +43,11 @@ impl Request {
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// A full response.
-    Full { status: u16, headers: Vec<(String, String)>, body: Vec<u8> },
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
     /// Announce `body.len()` bytes but close the connection after `cut_at` of them.
     Truncated { body: Vec<u8>, cut_at: usize },
     /// Wait, then answer.
@@ -56,16 +60,32 @@ pub enum Reply {
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply::Full { status, headers: vec![], body: format!("status {status}\n").into_bytes() }
+        Reply::Full {
+            status,
+            headers: vec![],
+            body: format!("status {status}\n").into_bytes(),
+        }
     }
     pub fn body(status: u16, body: impl Into<Vec<u8>>) -> Reply {
-        Reply::Full { status, headers: vec![], body: body.into() }
+        Reply::Full {
+            status,
+            headers: vec![],
+            body: body.into(),
+        }
     }
     pub fn with_header(self, k: &str, v: &str) -> Reply {
         match self {
-            Reply::Full { status, mut headers, body } => {
+            Reply::Full {
+                status,
+                mut headers,
+                body,
+            } => {
                 headers.push((k.to_string(), v.to_string()));
-                Reply::Full { status, headers, body }
+                Reply::Full {
+                    status,
+                    headers,
+                    body,
+                }
             }
             other => other,
         }
@@ -107,14 +127,18 @@ impl TestServer {
     }
 
     async fn start(root: Option<PathBuf>) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         let st = state.clone();
         let rt = root.clone();
         let task = tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { break };
+                let Ok((sock, _)) = listener.accept().await else {
+                    break;
+                };
                 let st = st.clone();
                 let rt = rt.clone();
                 tokio::spawn(async move {
@@ -122,7 +146,12 @@ impl TestServer {
                 });
             }
         });
-        TestServer { addr, root, state, task }
+        TestServer {
+            addr,
+            root,
+            state,
+            task,
+        }
     }
 
     /// `http://127.0.0.1:PORT` + path.
@@ -132,13 +161,27 @@ impl TestServer {
 
     /// Installs a handler for paths starting with `prefix`. It gets the request and the
     /// 1-based count of requests so far for that exact path; `None` falls through to files.
-    pub fn on(&self, prefix: &str, f: impl Fn(&Request, usize) -> Option<Reply> + Send + Sync + 'static) {
-        self.state.lock().unwrap().handlers.push((prefix.to_string(), Arc::new(f)));
+    pub fn on(
+        &self,
+        prefix: &str,
+        f: impl Fn(&Request, usize) -> Option<Reply> + Send + Sync + 'static,
+    ) {
+        self.state
+            .lock()
+            .unwrap()
+            .handlers
+            .push((prefix.to_string(), Arc::new(f)));
     }
 
     /// Requests seen for an exact path (any method).
     pub fn hits(&self, path: &str) -> usize {
-        self.state.lock().unwrap().hits.get(path).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Total requests seen.
@@ -180,7 +223,10 @@ async fn read_request(sock: &mut TcpStream) -> std::io::Result<Option<Request>> 
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or_default().to_string();
     let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
         .collect();
     let len: usize = headers
         .iter()
@@ -199,7 +245,13 @@ async fn read_request(sock: &mut TcpStream) -> std::io::Result<Option<Request>> 
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (target, None),
     };
-    Ok(Some(Request { method, path: percent_decode(&path), query, headers, body }))
+    Ok(Some(Request {
+        method,
+        path: percent_decode(&path),
+        query,
+        headers,
+        body,
+    }))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -220,8 +272,18 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).to_string()
 }
 
-async fn write_full(sock: &mut TcpStream, method: &str, status: u16, headers: &[(String, String)], body: &[u8]) -> std::io::Result<()> {
-    let mut head = format!("HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n", reason(status), body.len());
+async fn write_full(
+    sock: &mut TcpStream,
+    method: &str,
+    status: u16,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> std::io::Result<()> {
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reason(status),
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -247,8 +309,14 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-async fn handle(mut sock: TcpStream, state: Arc<Mutex<State>>, root: Option<PathBuf>) -> std::io::Result<()> {
-    let Some(req) = read_request(&mut sock).await? else { return Ok(()) };
+async fn handle(
+    mut sock: TcpStream,
+    state: Arc<Mutex<State>>,
+    root: Option<PathBuf>,
+) -> std::io::Result<()> {
+    let Some(req) = read_request(&mut sock).await? else {
+        return Ok(());
+    };
     let (count, handlers) = {
         let mut st = state.lock().unwrap();
         let c = st.hits.entry(req.path.clone()).or_insert(0);
@@ -278,9 +346,16 @@ async fn handle(mut sock: TcpStream, state: Arc<Mutex<State>>, root: Option<Path
                 tokio::time::sleep(d).await;
                 reply = Some(*inner);
             }
-            Some(Reply::Full { status, headers, body }) => return write_full(&mut sock, &req.method, status, &headers, &body).await,
+            Some(Reply::Full {
+                status,
+                headers,
+                body,
+            }) => return write_full(&mut sock, &req.method, status, &headers, &body).await,
             Some(Reply::Truncated { body, cut_at }) => {
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
                 sock.write_all(head.as_bytes()).await?;
                 sock.write_all(&body[..cut_at.min(body.len())]).await?;
                 sock.flush().await?;
@@ -297,7 +372,12 @@ async fn handle(mut sock: TcpStream, state: Arc<Mutex<State>>, root: Option<Path
     serve_file(&mut sock, &req, root.as_deref(), ignore_range).await
 }
 
-async fn serve_file(sock: &mut TcpStream, req: &Request, root: Option<&Path>, ignore_range: bool) -> std::io::Result<()> {
+async fn serve_file(
+    sock: &mut TcpStream,
+    req: &Request,
+    root: Option<&Path>,
+    ignore_range: bool,
+) -> std::io::Result<()> {
     let rel = req.path.trim_start_matches('/');
     let path = match root {
         Some(root) if !rel.split('/').any(|c| c == "..") => root.join(rel),
@@ -307,20 +387,45 @@ async fn serve_file(sock: &mut TcpStream, req: &Request, root: Option<&Path>, ig
         Ok(d) if path.is_file() => d,
         _ => return write_full(sock, &req.method, 404, &[], b"not found\n").await,
     };
-    let range = if ignore_range { None } else { req.header("range").and_then(parse_range) };
+    let range = if ignore_range {
+        None
+    } else {
+        req.header("range").and_then(parse_range)
+    };
     match range {
         Some((start, end)) => {
-            let end = end.unwrap_or(data.len().saturating_sub(1)).min(data.len().saturating_sub(1));
+            let end = end
+                .unwrap_or(data.len().saturating_sub(1))
+                .min(data.len().saturating_sub(1));
             if start >= data.len() {
-                return write_full(sock, &req.method, 416, &[("Content-Range".into(), format!("bytes */{}", data.len()))], b"").await;
+                return write_full(
+                    sock,
+                    &req.method,
+                    416,
+                    &[("Content-Range".into(), format!("bytes */{}", data.len()))],
+                    b"",
+                )
+                .await;
             }
             let hdr = vec![
-                ("Content-Range".to_string(), format!("bytes {start}-{end}/{}", data.len())),
+                (
+                    "Content-Range".to_string(),
+                    format!("bytes {start}-{end}/{}", data.len()),
+                ),
                 ("Accept-Ranges".to_string(), "bytes".to_string()),
             ];
             write_full(sock, &req.method, 206, &hdr, &data[start..=end]).await
         }
-        None => write_full(sock, &req.method, 200, &[("Accept-Ranges".into(), "bytes".into())], &data).await,
+        None => {
+            write_full(
+                sock,
+                &req.method,
+                200,
+                &[("Accept-Ranges".into(), "bytes".into())],
+                &data,
+            )
+            .await
+        }
     }
 }
 
@@ -328,6 +433,10 @@ fn parse_range(v: &str) -> Option<(usize, Option<usize>)> {
     let spec = v.strip_prefix("bytes=")?;
     let (a, b) = spec.split_once('-')?;
     let start = a.trim().parse().ok()?;
-    let end = if b.trim().is_empty() { None } else { b.trim().parse().ok() };
+    let end = if b.trim().is_empty() {
+        None
+    } else {
+        b.trim().parse().ok()
+    };
     Some((start, end))
 }
