@@ -4,3 +4,5 @@
 mod support;
 
 mod server_selftest;
+mod unpack_hostile;
+mod unpack_tree;

@@ -1,0 +1,378 @@
+//! Hostile and broken archives: every escape is refused, limits hold, and a failure leaves
+//! nothing at the destination (nor a temporary directory beside it).
+//!
+//! The hostile `.deb`s are made here with the `tar` and `ar` crates, writing raw member
+//! names (`dpkg-deb` refuses to build them); hostile RPMs with valid digests come from
+//! `fixtures/unpack/gen.sh` (rpmbuild).
+
+use std::path::PathBuf;
+
+use kheaders::source::PackageFormat;
+use kheaders::unpack::{unpack_files, UnpackError, UnpackLimits};
+use kheaders::ErrorKind;
+
+use crate::support::fixture;
+
+/// One tar member, written with raw bytes so nothing sanitizes it on the way in.
+struct Member {
+    name: &'static [u8],
+    kind: tar::EntryType,
+    data: Vec<u8>,
+    link: &'static [u8],
+}
+
+fn file(name: &'static [u8], data: &[u8]) -> Member {
+    Member {
+        name,
+        kind: tar::EntryType::Regular,
+        data: data.to_vec(),
+        link: b"",
+    }
+}
+
+fn dir(name: &'static [u8]) -> Member {
+    Member {
+        name,
+        kind: tar::EntryType::Directory,
+        data: Vec::new(),
+        link: b"",
+    }
+}
+
+fn link(name: &'static [u8], kind: tar::EntryType, target: &'static [u8]) -> Member {
+    Member {
+        name,
+        kind,
+        data: Vec::new(),
+        link: target,
+    }
+}
+
+fn tar_of(members: &[Member]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for m in members {
+        let mut h = tar::Header::new_gnu();
+        let old = h.as_old_mut();
+        old.name[..m.name.len()].copy_from_slice(m.name);
+        old.linkname[..m.link.len()].copy_from_slice(m.link);
+        h.set_entry_type(m.kind);
+        h.set_mode(if m.kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        h.set_size(m.data.len() as u64);
+        h.set_mtime(1_700_000_000);
+        h.set_cksum();
+        b.append(&h, &m.data[..]).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// A `.deb` (`debian-binary`, `control.tar.gz`, `data.tar.gz`) holding `members`.
+fn deb_of(members: &[Member]) -> Vec<u8> {
+    let gz = |raw: &[u8]| {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(raw).unwrap();
+        e.finish().unwrap()
+    };
+    let control = gz(&tar_of(&[file(
+        b"./control",
+        b"Package: hostile\nVersion: 1\nArchitecture: all\n",
+    )]));
+    let data = gz(&tar_of(members));
+    let mut a = ar::Builder::new(Vec::new());
+    for (name, body) in [
+        ("debian-binary", b"2.0\n".to_vec()),
+        ("control.tar.gz", control),
+        ("data.tar.gz", data),
+    ] {
+        a.append(
+            &ar::Header::new(name.as_bytes().to_vec(), body.len() as u64),
+            &body[..],
+        )
+        .unwrap();
+    }
+    a.into_inner().unwrap()
+}
+
+struct Case {
+    _dir: tempfile::TempDir,
+    parent: PathBuf,
+    dest: PathBuf,
+    pkg: PathBuf,
+}
+
+fn case(bytes: &[u8]) -> Case {
+    let d = tempfile::tempdir().unwrap();
+    let parent = d.path().join("out");
+    std::fs::create_dir(&parent).unwrap();
+    let pkg = d.path().join("hostile_1_all.deb");
+    std::fs::write(&pkg, bytes).unwrap();
+    Case {
+        dest: parent.join("tree"),
+        parent,
+        pkg,
+        _dir: d,
+    }
+}
+
+/// The unpack failed and left nothing behind: no destination, no temporary directory.
+fn assert_nothing_left(c: &Case) {
+    let left: Vec<_> = std::fs::read_dir(&c.parent)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!c.dest.exists());
+}
+
+fn unpack_deb(c: &Case, limits: UnpackLimits) -> Result<kheaders::HeadersTree, UnpackError> {
+    unpack_files(&[(c.pkg.clone(), PackageFormat::Deb)], &c.dest, limits)
+}
+
+fn refused(members: &[Member], reason: &str) {
+    let c = case(&deb_of(members));
+    let err = unpack_deb(&c, UnpackLimits::default()).unwrap_err();
+    assert!(
+        matches!(err, UnpackError::Refused { .. }),
+        "expected a refusal, got {err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Integrity);
+    let msg = err.to_string();
+    assert!(msg.contains(reason), "`{msg}` does not say `{reason}`");
+    assert!(
+        msg.contains("hostile_1_all.deb"),
+        "`{msg}` names no package"
+    );
+    assert_nothing_left(&c);
+}
+
+#[test]
+fn dot_dot_entry_is_refused() {
+    refused(
+        &[dir(b"./usr/"), file(b"./usr/../../escaped", b"x")],
+        "`..` component",
+    );
+}
+
+#[test]
+fn absolute_entry_is_refused() {
+    refused(
+        &[file(b"/tmp/kheaders-absolute-escape", b"x")],
+        "absolute path",
+    );
+}
+
+#[test]
+fn symlink_escaping_the_root_is_refused() {
+    refused(
+        &[
+            dir(b"./usr/"),
+            link(b"./usr/evil", tar::EntryType::Symlink, b"../../etc/passwd"),
+        ],
+        "resolves outside the destination",
+    );
+}
+
+#[test]
+fn symlink_chain_escaping_physically_is_refused() {
+    // Lexically both stay inside; on disk `b` = `./..` = outside.
+    refused(
+        &[
+            link(b"./a", tar::EntryType::Symlink, b"."),
+            link(b"./b", tar::EntryType::Symlink, b"a/.."),
+        ],
+        "resolves outside the destination",
+    );
+}
+
+#[test]
+fn file_below_a_symlink_is_never_written_through_it() {
+    // `usr/d -> /` is rewritten to a link inside the root, and the file under it is written
+    // into a real directory before any link exists; the link then cannot replace it.
+    refused(
+        &[
+            link(b"./usr/d", tar::EntryType::Symlink, b"/"),
+            file(b"./usr/d/x", b"x"),
+        ],
+        "symlink over an existing directory",
+    );
+}
+
+#[test]
+fn hardlink_outside_the_root_is_refused() {
+    refused(
+        &[link(
+            b"./passwd",
+            tar::EntryType::Link,
+            b"../../../etc/passwd",
+        )],
+        "outside the destination",
+    );
+    refused(
+        &[link(b"./passwd", tar::EntryType::Link, b"/etc/passwd")],
+        "outside the destination",
+    );
+}
+
+#[test]
+fn device_nodes_and_fifos_are_refused() {
+    refused(
+        &[link(b"./dev-null", tar::EntryType::Char, b"")],
+        "character device node",
+    );
+    refused(
+        &[link(b"./disk", tar::EntryType::Block, b"")],
+        "block device node",
+    );
+    refused(&[link(b"./pipe", tar::EntryType::Fifo, b"")], "fifo");
+}
+
+#[test]
+fn entry_count_limit_holds() {
+    let c = case(&deb_of(&[
+        file(b"./a", b"1"),
+        file(b"./b", b"2"),
+        file(b"./c", b"3"),
+    ]));
+    let err = unpack_deb(
+        &c,
+        UnpackLimits {
+            max_entries: 2,
+            ..UnpackLimits::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("more than 2 entries"), "{err}");
+    assert_nothing_left(&c);
+}
+
+#[test]
+fn total_size_limit_holds_before_writing() {
+    let c = case(&deb_of(&[file(b"./big", &[0u8; 10_000])]));
+    let err = unpack_deb(
+        &c,
+        UnpackLimits {
+            max_total_bytes: 4096,
+            ..UnpackLimits::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("4096-byte limit"), "{err}");
+    assert_nothing_left(&c);
+}
+
+#[test]
+fn truncated_deb_is_malformed_and_leaves_nothing() {
+    let good = std::fs::read(fixture(
+        "unpack/debian/linux-headers-9.9.9-1-common_9.9.9-1_all.deb",
+    ))
+    .unwrap();
+    for cut in [good.len() / 2, good.len() - 10, 70] {
+        let c = case(&good[..cut]);
+        let err = unpack_deb(&c, UnpackLimits::default()).unwrap_err();
+        assert!(
+            matches!(err, UnpackError::Malformed { .. }),
+            "cut at {cut}: {err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Integrity);
+        assert_nothing_left(&c);
+    }
+}
+
+#[test]
+fn a_failing_package_in_a_set_leaves_nothing_of_the_others() {
+    let d = tempfile::tempdir().unwrap();
+    let good = fixture("unpack/debian/linux-kbuild-9.9_9.9.9-1_amd64.deb");
+    let bad = d.path().join("bad.deb");
+    std::fs::write(&bad, deb_of(&[file(b"/abs", b"x")])).unwrap();
+    let parent = d.path().join("out");
+    std::fs::create_dir(&parent).unwrap();
+    let dest = parent.join("tree");
+    let err = unpack_files(
+        &[(good, PackageFormat::Deb), (bad, PackageFormat::Deb)],
+        &dest,
+        UnpackLimits::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("bad.deb"), "{err}");
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0);
+}
+
+fn rpm_refused(name: &str, reason: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let parent = d.path().join("out");
+    std::fs::create_dir(&parent).unwrap();
+    let dest = parent.join("tree");
+    let err = unpack_files(
+        &[(fixture(&format!("unpack/rpm/{name}")), PackageFormat::Rpm)],
+        &dest,
+        UnpackLimits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, UnpackError::Refused { .. }), "{err:?}");
+    assert!(err.to_string().contains(reason), "{err}");
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0);
+}
+
+#[test]
+fn rpm_with_escaping_symlink_is_refused() {
+    rpm_refused(
+        "hostile-symlink-9.9.9-1.x86_64.rpm",
+        "resolves outside the destination",
+    );
+}
+
+#[test]
+fn rpm_with_device_node_is_refused() {
+    rpm_refused("hostile-device-9.9.9-1.x86_64.rpm", "character device node");
+}
+
+#[test]
+fn rpm_with_fifo_is_refused() {
+    rpm_refused("hostile-fifo-9.9.9-1.x86_64.rpm", "fifo");
+}
+
+#[test]
+fn corrupted_rpm_payload_is_an_integrity_error() {
+    let src = fixture("unpack/rpm/kernel-devel-9.9.9-1.fc40.x86_64.rpm");
+    let mut bytes = std::fs::read(&src).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 0xff; // inside the zstd payload
+    let d = tempfile::tempdir().unwrap();
+    let pkg = d.path().join("kernel-devel-9.9.9-1.fc40.x86_64.rpm");
+    std::fs::write(&pkg, &bytes).unwrap();
+    let parent = d.path().join("out");
+    std::fs::create_dir(&parent).unwrap();
+    let err = unpack_files(
+        &[(pkg, PackageFormat::Rpm)],
+        &parent.join("tree"),
+        UnpackLimits::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(err, UnpackError::Integrity { .. }), "{err:?}");
+    assert!(err.to_string().contains("payload sha256 mismatch"), "{err}");
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0);
+}
+
+#[test]
+fn non_empty_destination_is_refused_untouched() {
+    let d = tempfile::tempdir().unwrap();
+    let dest = d.path().join("tree");
+    std::fs::create_dir(&dest).unwrap();
+    std::fs::write(dest.join("keep"), b"mine").unwrap();
+    let err = unpack_files(
+        &[(
+            fixture("unpack/debian/linux-kbuild-9.9_9.9.9-1_amd64.deb"),
+            PackageFormat::Deb,
+        )],
+        &dest,
+        UnpackLimits::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    assert_eq!(std::fs::read(dest.join("keep")).unwrap(), b"mine");
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+}
