@@ -5,7 +5,8 @@
 #
 # 1. Data: real Debian bookworm kernel header packages (`apt-get download`) and the real
 #    signed index files (`/usr/lib/apt/apt-helper download-file`: InRelease +
-#    main/binary-amd64/Packages.xz of bookworm, bookworm-updates and bookworm-security),
+#    main/binary-amd64/Packages.xz of bookworm, bookworm-updates, bookworm-backports and
+#    bookworm-security: every suite the default Debian chain reads),
 #    laid out as a mirror tree (`debian/dists/...`, `debian/pool/...`,
 #    `debian-security/dists/...`, `debian-security/pool/...`) under
 #    ${KHEADERS_E2E_CACHE:-$HOME/.cache/kheaders-e2e}/mirror and served with
@@ -63,6 +64,7 @@ CODENAME=bookworm
 SUITES=(
     "debian $DEBIAN_URL $CODENAME"
     "debian $DEBIAN_URL $CODENAME-updates"
+    "debian $DEBIAN_URL $CODENAME-backports"
     "debian-security $SECURITY_URL $CODENAME-security"
 )
 
@@ -81,7 +83,9 @@ for base in ("debian", "debian-security"):
         continue
     for suite in sorted(os.listdir(dists)):
         p = os.path.join(dists, suite, "main", "binary-amd64", "Packages.xz")
-        if not os.path.exists(p):
+        # backports carries newer kernel lines (6.12 for bookworm) that the local apt
+        # sources cannot download: the distribution's own kernel is the one wanted.
+        if not os.path.exists(p) or suite.endswith("-backports"):
             continue
         text = lzma.open(p, "rt", encoding="utf-8").read()
         for para in text.split("\n\n"):
@@ -107,7 +111,8 @@ PY
 }
 
 fetch_mirror() {
-    if [ -f "$MIRROR/.complete" ]; then
+    # The marker lists the suites the mirror was made with: a changed list refetches.
+    if [ -f "$MIRROR/.complete" ] && [ "$(cat "$MIRROR/.complete")" = "${SUITES[*]}" ]; then
         log "reusing cached mirror $MIRROR"
         return
     fi
@@ -141,7 +146,9 @@ for base in ("debian", "debian-security"):
     dists = os.path.join(mirror, base, "dists")
     for suite in sorted(os.listdir(dists)):
         p = os.path.join(dists, suite, "main", "binary-amd64", "Packages.xz")
-        if not os.path.exists(p):
+        # backports carries newer kernel lines (6.12 for bookworm) that the local apt
+        # sources cannot download: the distribution's own kernel is the one wanted.
+        if not os.path.exists(p) or suite.endswith("-backports"):
             continue
         for para in lzma.open(p, "rt", encoding="utf-8").read().split("\n\n"):
             if "\nPackage: linux-headers-amd64\n" not in "\n" + para + "\n":
@@ -172,7 +179,7 @@ PY
     done < <(find_in_indexes "${names[@]}")
     echo "$abi" >"$MIRROR/abi"
     MIRROR="$save_mirror"
-    touch "$MIRROR.partial/.complete"
+    echo "${SUITES[*]}" >"$MIRROR.partial/.complete"
     rm -rf "$MIRROR"
     mv "$MIRROR.partial" "$MIRROR"
 }
@@ -196,9 +203,12 @@ PY
 
 # --------------------------------------------------------------------------- module build
 
-# build_module BUILD_DIR EXPECTED_RELEASE LABEL
+# build_module BUILD_DIR EXPECTED_RELEASE LABEL [TREE_JSON_RELEASE]
 build_module() {
-    local build_dir="$1" release="$2" label="$3"
+    local build_dir="$1" release="$2" label="$3" reported="${4:-}"
+    if [ -n "$reported" ] && [ "$reported" != "$release" ]; then
+        die "[$label] the tree reports release '$reported', expected $release"
+    fi
     local m="$WORK/module-$label"
     rm -rf "$m"
     mkdir -p "$m"
@@ -251,7 +261,8 @@ KHEADERS="$HERE/target/debug/kheaders"
 
 # Debian, library-driven.
 "$EXAMPLE" "$WORK/deb-lib" "${DEBS[@]}" >"$WORK/deb-lib.json"
-build_module "$(json_field "$WORK/deb-lib.json" '["build_dir"]')" "$RELEASE" deb-library
+build_module "$(json_field "$WORK/deb-lib.json" '["build_dir"]')" "$RELEASE" deb-library \
+    "$(json_field "$WORK/deb-lib.json" '["release"]')"
 
 start_server
 
@@ -272,34 +283,21 @@ RPM_V="${DEB_VERSION%%-*}"
 RPM_R="${DEB_VERSION#*-}.fc40"
 RPM_RELEASE="$RPM_V-$RPM_R.x86_64"
 RPMTOP="$WORK/rpmbuild"
-mkdir -p "$RPMTOP"/{SPECS,SOURCES,BUILD,RPMS,SRPMS} "$MIRROR/../rpm-staging"
+mkdir -p "$RPMTOP"/{SPECS,SOURCES,BUILD,RPMS,SRPMS}
 STAGE="$WORK/rpm-stage/usr/src/kernels/$RPM_RELEASE"
 mkdir -p "$STAGE"
-# Dereference every symlink: the payload must stand alone (no /usr/lib/linux-kbuild-6.1).
-cp -rL "$(json_field "$WORK/deb-lib.json" '["build_dir"]')/." "$STAGE/"
-# The Debian build dir's Makefile includes the -common tree by a path that is only right
-# in the unpacked root; inline the common tree instead so the RPM tree is one directory.
-python3 - "$STAGE" "$WORK/deb-lib" <<'PY'
-import os, re, shutil, sys
-stage, root = sys.argv[1], sys.argv[2]
-mk = open(os.path.join(stage, "Makefile")).read()
-m = re.search(r"^include (\S+)/Makefile$", mk, re.M)
-if m:
-    common = m.group(1)
-    if not os.path.isabs(common):
-        common = os.path.normpath(os.path.join(os.path.dirname(os.path.realpath(os.path.join(root, "usr/src", "x"))), common))
-    # copy the common tree under the arch tree (arch files win), then use its Makefile
-    for dirpath, dirs, files in os.walk(common, followlinks=True):
-        rel = os.path.relpath(dirpath, common)
-        os.makedirs(os.path.join(stage, rel), exist_ok=True)
-        for f in files:
-            dst = os.path.join(stage, rel, f)
-            if rel == "." and f == "Makefile":
-                continue
-            if not os.path.exists(dst):
-                shutil.copy2(os.path.join(dirpath, f), dst, follow_symlinks=True)
-    shutil.copy2(os.path.join(common, "Makefile"), os.path.join(stage, "Makefile"))
-PY
+# One self-contained directory, as a kernel-devel RPM has it: the -common tree (the kernel's
+# own top Makefile, include/, arch/), overlaid with the flavour tree (.config,
+# Module.symvers, include/generated, include/config), every symlink dereferenced (scripts/
+# and tools/ come from linux-kbuild-6.1), and the common Makefile on top instead of
+# Debian's one-line include stub. srctree == objtree then, as in a Fedora kernel-devel.
+DEB_ROOT="$WORK/deb-lib"
+DEB_BUILD="$(json_field "$WORK/deb-lib.json" '["build_dir"]')"
+DEB_COMMON="$(readlink -f "$DEB_ROOT/lib/modules/$RELEASE/source")"
+case "$DEB_COMMON" in "$DEB_ROOT"/*) ;; *) die "source link of the unpacked tree leaves the root: $DEB_COMMON" ;; esac
+cp -rL "$DEB_COMMON/." "$STAGE/"
+cp -rL "$DEB_BUILD/." "$STAGE/"
+cp "$DEB_COMMON/Makefile" "$STAGE/Makefile"
 cat >"$RPMTOP/SPECS/kernel-devel.spec" <<SPEC
 Name: kernel-devel
 Version: $RPM_V
@@ -308,14 +306,13 @@ Summary: Debian $RELEASE kernel build tree repackaged for the kheaders e2e
 License: GPLv2
 AutoReqProv: no
 %description
-Debian linux-headers-$RELEASE ($DEBIAN_VERSION) as a self-contained /usr/src/kernels tree.
+Debian linux-headers-$RELEASE ($DEB_VERSION) as a self-contained /usr/src/kernels tree.
 %install
 mkdir -p %{buildroot}/usr/src/kernels
 cp -a $STAGE %{buildroot}/usr/src/kernels/
 %files
 /usr/src/kernels/$RPM_RELEASE
 SPEC
-sed -i "s/\$DEBIAN_VERSION/$DEB_VERSION/" "$RPMTOP/SPECS/kernel-devel.spec"
 log "rpmbuild kernel-devel-$RPM_RELEASE"
 rpmbuild -bb --quiet --define "_topdir $RPMTOP" --define "_binary_payload w19.zstdio" \
     --define "_build_id_links none" --define "__os_install_post %{nil}" \
@@ -331,7 +328,8 @@ createrepo_c -q --general-compress-type=xz "$REPO" >&2
 
 # RPM, library-driven.
 "$EXAMPLE" "$WORK/rpm-lib" "$RPM_FILE" >"$WORK/rpm-lib.json"
-build_module "$(json_field "$WORK/rpm-lib.json" '["build_dir"]')" "$RELEASE" rpm-library
+build_module "$(json_field "$WORK/rpm-lib.json" '["build_dir"]')" "$RELEASE" rpm-library \
+    "$(json_field "$WORK/rpm-lib.json" '["release"]')"
 
 # RPM, CLI-driven through a dnf source.
 if [ "$LIBRARY_ONLY" = 0 ]; then

@@ -11,25 +11,26 @@
 //! file data, and padding to a multiple of 4 again. The header is the magic `070701` (or
 //! `070702`, the same with a checksum) followed by 13 fields of 8 hexadecimal digits:
 //!
-//! | field | bytes | example (`./usr/src/kernels/6.8.9-300.fc40.x86_64/Makefile`) |
+//! | field | bytes | example (`./usr/src/kernels/6.1.192-2.fc40.x86_64/.config`) |
 //! |---|---|---|
 //! | magic | 6 | `070701` |
-//! | ino | 8 | `00000003` |
+//! | ino | 8 | `00000002` |
 //! | mode | 8 | `000081a4` (regular file, 0644) |
 //! | uid, gid | 8 + 8 | `00000000` `00000000` |
 //! | nlink | 8 | `00000001` |
-//! | mtime | 8 | `6631a6e0` |
-//! | filesize | 8 | `0000a3b5` |
+//! | mtime | 8 | `6b09ec22` |
+//! | filesize | 8 | `0003f6ad` (259757 bytes) |
 //! | devmajor, devminor | 8 + 8 | `00000000` `00000000` |
 //! | rdevmajor, rdevminor | 8 + 8 | `00000000` `00000000` |
-//! | namesize | 8 | `00000035` (53, including the trailing NUL) |
+//! | namesize | 8 | `00000030` (48, including the trailing NUL) |
 //! | check | 8 | `00000000` |
 //!
-//! So the header of that entry is these 110 bytes (split here by field):
+//! These are the first bytes of the second entry of the payload of the RPM that
+//! `scripts/e2e-module-build.sh` builds with `rpmbuild` (as `rpm2cpio` prints them):
 //!
 //! ```text
-//! 070701 00000003 000081a4 00000000 00000000 00000001 6631a6e0 0000a3b5
-//!        00000000 00000000 00000000 00000000 00000035 00000000
+//! 07070100000002000081a40000000000000000000000016b09ec220003f6ad000000000000000000000000000000000000003000000000
+//! ./usr/src/kernels/6.1.192-2.fc40.x86_64/.config
 //! ```
 //!
 //! A symlink's data is its target; a hard-linked file appears once per name with
@@ -302,6 +303,20 @@ mod tests {
         write_entry(&mut a, 3, 0o100644, 1, b"./x", b"");
         assert_eq!(&a[..14], b"07070100000003");
         assert_eq!(&a[14..22], b"000081a4");
+    }
+
+    #[test]
+    fn the_real_header_from_the_docs_parses() {
+        let mut a = b"07070100000002000081a40000000000000000000000016b09ec220003f6ad000000000000000000000000000000000000003000000000".to_vec();
+        a.extend_from_slice(b"./usr/src/kernels/6.1.192-2.fc40.x86_64/.config\0");
+        let mut r = Reader::new(&a[..]);
+        let h = r.next_entry().unwrap().unwrap();
+        assert_eq!(h.name, b"./usr/src/kernels/6.1.192-2.fc40.x86_64/.config");
+        assert_eq!(
+            (h.ino, h.mode, h.nlink, h.filesize),
+            (2, 0o100644, 1, 259_757)
+        );
+        assert_eq!(h.mtime, 0x6b09_ec22);
     }
 
     #[test]
