@@ -308,7 +308,8 @@ mod tests {
     #[test]
     fn the_real_header_from_the_docs_parses() {
         let mut a = b"07070100000002000081a40000000000000000000000016b09ec220003f6ad000000000000000000000000000000000000003000000000".to_vec();
-        a.extend_from_slice(b"./usr/src/kernels/6.1.192-2.fc40.x86_64/.config\0");
+        // name + NUL is 48 bytes: 110 + 48 = 158, padded to 160.
+        a.extend_from_slice(b"./usr/src/kernels/6.1.192-2.fc40.x86_64/.config\0\0\0");
         let mut r = Reader::new(&a[..]);
         let h = r.next_entry().unwrap().unwrap();
         assert_eq!(h.name, b"./usr/src/kernels/6.1.192-2.fc40.x86_64/.config");
