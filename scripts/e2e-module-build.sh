@@ -185,21 +185,25 @@ PY
     mv "$MIRROR.partial" "$MIRROR"
 }
 
+# Serves $WWW (debian/, debian-security/ -> the mirror; fedora/ -> the RPM repo made below)
+# on a free loopback port, in PORT.
 start_server() {
     local port_file="$WORK/port"
-    python3 - "$MIRROR" "$port_file" <<'PY' >"$WORK/http.log" 2>&1 &
+    rm -f "$port_file"
+    python3 - "$WWW" "$port_file" <<'PY' >"$WORK/http.log" 2>&1 &
 import functools, http.server, sys
 root, port_file = sys.argv[1], sys.argv[2]
 handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
 srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-open(port_file, "w").write(str(srv.server_address[1]))
+open(port_file + ".tmp", "w").write(str(srv.server_address[1]))
+import os; os.rename(port_file + ".tmp", port_file)
 srv.serve_forever()
 PY
     SERVER_PID=$!
-    for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+    for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.1; done
     [ -s "$port_file" ] || die "http server did not start (see $WORK/http.log)"
     PORT="$(cat "$port_file")"
-    log "serving $MIRROR on http://127.0.0.1:$PORT/"
+    log "serving $WWW on http://127.0.0.1:$PORT/"
 }
 
 # --------------------------------------------------------------------------- module build
@@ -279,6 +283,11 @@ fi
 build_module "$(json_field "$WORK/deb-lib.json" '["build_dir"]')" "$RELEASE" deb-library \
     "$(json_field "$WORK/deb-lib.json" '["release"]')"
 
+WWW="$WORK/www"
+mkdir -p "$WWW"
+ln -s "$MIRROR/debian" "$WWW/debian"
+ln -s "$MIRROR/debian-security" "$WWW/debian-security"
+ln -s "$WORK/repo/fedora" "$WWW/fedora"
 start_server
 
 # Debian, resolved through the apt sources of the default chain, rewritten to loopback.
@@ -329,7 +338,7 @@ cp -a $STAGE %{buildroot}/usr/src/kernels/
 /usr/src/kernels/$RPM_RELEASE
 SPEC
 log "rpmbuild kernel-devel-$RPM_RELEASE"
-rpmbuild -bb --quiet --define "_topdir $RPMTOP" --define "_binary_payload w19.zstdio" \
+rpmbuild -bb --quiet --define "_topdir $RPMTOP" --define "_binary_payload w3.zstdio" \
     --define "_build_id_links none" --define "__os_install_post %{nil}" \
     --define "debug_package %{nil}" "$RPMTOP/SPECS/kernel-devel.spec" >"$WORK/rpmbuild.log" 2>&1 || {
     tail -30 "$WORK/rpmbuild.log" >&2
@@ -348,11 +357,6 @@ build_module "$(json_field "$WORK/rpm-lib.json" '["build_dir"]')" "$RELEASE" rpm
 
 # RPM, CLI-driven through a dnf source.
 if [ "$LIBRARY_ONLY" = 0 ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    MIRROR_SAVED="$MIRROR"
-    MIRROR="$WORK/repo"
-    start_server
-    MIRROR="$MIRROR_SAVED"
     cat >"$WORK/kheaders.toml" <<TOML
 [[source]]
 kind = "dnf"
