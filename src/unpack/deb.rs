@@ -123,6 +123,8 @@ pub fn walk_tar(r: &mut dyn Read, w: &mut Writer) -> Result<(), UnpackError> {
                     .ok_or_else(|| w.refused(&name, "hard link without a target"))?;
                 w.hardlink(&name, &t)?
             }
+            // A pax global header only carries defaults for the entries after it.
+            EntryType::XGlobalHeader => {}
             EntryType::Char => return Err(w.refused(&name, "character device node")),
             EntryType::Block => return Err(w.refused(&name, "block device node")),
             EntryType::Fifo => return Err(w.refused(&name, "fifo")),

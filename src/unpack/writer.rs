@@ -142,8 +142,7 @@ impl Writer {
         self.make_parent(&full)?;
         self.replace_existing(raw, &full)?;
 
-        if let Some((ino, nlink)) = link.filter(|(_, n)| *n > 1) {
-            let _ = nlink;
+        if let Some((ino, _)) = link.filter(|(_, nlink)| *nlink > 1) {
             let (names, holder) = self.inodes.entry(ino).or_default();
             if size == 0 {
                 if let Some(h) = holder.clone() {

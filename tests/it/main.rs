@@ -5,4 +5,5 @@ mod support;
 
 mod server_selftest;
 mod unpack_hostile;
+mod unpack_support;
 mod unpack_tree;

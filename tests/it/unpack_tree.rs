@@ -357,3 +357,85 @@ fn truncated_deb_fails_header_verification_as_malformed() {
     .unwrap_err();
     assert!(matches!(err, UnpackError::Malformed { .. }), "{err:?}");
 }
+
+#[test]
+fn ubuntu_shaped_flavour_tree_with_symlinked_makefile() {
+    use crate::unpack_support::{deb_of, file, link};
+    let d = tempfile::tempdir().unwrap();
+    let common = d
+        .path()
+        .join("linux-headers-5.15.0-91_5.15.0-91.101_all.deb");
+    std::fs::write(
+        &common,
+        deb_of(&[
+            file(
+                b"./usr/src/linux-headers-5.15.0-91/Makefile",
+                b"all:\n\t@echo ubuntu common\n",
+            ),
+            file(
+                b"./usr/src/linux-headers-5.15.0-91/include/linux/module.h",
+                b"/* */\n",
+            ),
+        ]),
+    )
+    .unwrap();
+    let flavour = d
+        .path()
+        .join("linux-headers-5.15.0-91-generic_5.15.0-91.101_amd64.deb");
+    let g = "./usr/src/linux-headers-5.15.0-91-generic";
+    let leak = |s: String| -> &'static [u8] { Box::leak(s.into_bytes().into_boxed_slice()) };
+    std::fs::write(
+        &flavour,
+        deb_of(&[
+            file(
+                leak(format!("{g}/.config")),
+                b"CONFIG_CC_VERSION_TEXT=\"x86_64-linux-gnu-gcc-11 (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0\"\n",
+            ),
+            file(leak(format!("{g}/Module.symvers")), b""),
+            file(leak(format!("{g}/include/config/auto.conf")), b""),
+            file(
+                leak(format!("{g}/include/generated/utsrelease.h")),
+                b"#define UTS_RELEASE \"5.15.0-91-generic\"\n",
+            ),
+            file(leak(format!("{g}/scripts/basic/fixdep")), b""),
+            link(
+                leak(format!("{g}/Makefile")),
+                tar::EntryType::Symlink,
+                b"../linux-headers-5.15.0-91/Makefile",
+            ),
+            link(
+                b"./lib/modules/5.15.0-91-generic/build",
+                tar::EntryType::Symlink,
+                b"/usr/src/linux-headers-5.15.0-91-generic",
+            ),
+        ]),
+    )
+    .unwrap();
+    let t = unpack_files(
+        &[(common, PackageFormat::Deb), (flavour, PackageFormat::Deb)],
+        &d.path().join("t"),
+        UnpackLimits::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        t.build_dir,
+        d.path().join("t/usr/src/linux-headers-5.15.0-91-generic")
+    );
+    assert_eq!(t.release.as_deref(), Some("5.15.0-91-generic"));
+    assert_eq!(
+        t.compiler.as_deref(),
+        Some("x86_64-linux-gnu-gcc-11 (Ubuntu 11.4.0-1ubuntu1~22.04) 11.4.0")
+    );
+    if let Ok(out) = std::process::Command::new("make")
+        .args(["-s", "-C"])
+        .arg(&t.build_dir)
+        .output()
+    {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ubuntu common");
+    }
+}
