@@ -35,6 +35,9 @@ pub(crate) struct Writer {
     links: Vec<PendingLink>,
     /// cpio hard links: names seen so far per inode, and the name that holds the data.
     inodes: HashMap<u32, (Vec<PathBuf>, Option<PathBuf>)>,
+    /// The last directory made by `make_parent`: consecutive entries mostly share one, and
+    /// skipping `create_dir_all` for them saves two system calls per file.
+    last_parent: Option<PathBuf>,
 }
 
 impl Writer {
@@ -47,6 +50,7 @@ impl Writer {
             package: String::new(),
             links: Vec::new(),
             inodes: HashMap::new(),
+            last_parent: None,
         }
     }
 
@@ -102,9 +106,12 @@ impl Writer {
         }
     }
 
-    fn make_parent(&self, full: &Path) -> Result<(), UnpackError> {
+    fn make_parent(&mut self, full: &Path) -> Result<(), UnpackError> {
         if let Some(p) = full.parent() {
-            fs::create_dir_all(p).map_err(|e| Self::io(p, e))?;
+            if self.last_parent.as_deref() != Some(p) {
+                fs::create_dir_all(p).map_err(|e| Self::io(p, e))?;
+                self.last_parent = Some(p.to_path_buf());
+            }
         }
         Ok(())
     }
@@ -140,14 +147,13 @@ impl Writer {
         };
         let full = self.root.join(&rel);
         self.make_parent(&full)?;
-        self.replace_existing(raw, &full)?;
 
         if let Some((ino, _)) = link.filter(|(_, nlink)| *nlink > 1) {
             let (names, holder) = self.inodes.entry(ino).or_default();
             if size == 0 {
                 if let Some(h) = holder.clone() {
                     let h = self.root.join(h);
-                    return fs::hard_link(&h, &full).map_err(|e| Self::io(&full, e));
+                    return self.link_new(raw, &h, &full);
                 }
                 names.push(rel);
                 // An empty placeholder until (if ever) the name with the data arrives.
@@ -164,6 +170,18 @@ impl Writer {
             return Ok(());
         }
         self.write_file(raw, &full, mode, mtime, size, data)
+    }
+
+    /// `hard_link(src, dst)`, replacing a file already at `dst`.
+    fn link_new(&self, raw: &[u8], src: &Path, dst: &Path) -> Result<(), UnpackError> {
+        match fs::hard_link(src, dst) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.replace_existing(raw, dst)?;
+                fs::hard_link(src, dst)
+            }
+            other => other,
+        }
+        .map_err(|e| Self::io(dst, e))
     }
 
     fn replace_existing(&self, raw: &[u8], full: &Path) -> Result<(), UnpackError> {
@@ -183,11 +201,21 @@ impl Writer {
         size: u64,
         data: &mut dyn Read,
     ) -> Result<(), UnpackError> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(full)
-            .map_err(|e| Self::io(full, e))?;
+        let open = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(full)
+        };
+        // Try the common case (nothing there yet) first; replace a file only when one exists.
+        let mut f = match open() {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                self.replace_existing(raw, full)?;
+                open()
+            }
+            other => other,
+        }
+        .map_err(|e| Self::io(full, e))?;
         let mut buf = vec![0u8; COPY_BUF.min(size.max(1) as usize)];
         let mut left = size;
         while left > 0 {
@@ -253,8 +281,7 @@ impl Writer {
         }
         let full = self.root.join(&rel);
         self.make_parent(&full)?;
-        self.replace_existing(raw, &full)?;
-        fs::hard_link(&tfull, &full).map_err(|e| Self::io(&full, e))
+        self.link_new(raw, &tfull, &full)
     }
 
     /// A symlink; created at [`Writer::finish`].
