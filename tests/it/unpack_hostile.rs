@@ -293,3 +293,41 @@ fn non_empty_destination_is_refused_untouched() {
     assert_eq!(std::fs::read(dest.join("keep")).unwrap(), b"mine");
     assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
 }
+
+#[test]
+fn absolute_symlink_is_rewritten_to_point_inside_the_root() {
+    // `/etc/passwd` means the target system's file: inside our root that is `<root>/etc/passwd`
+    // (absent here), never the host's.
+    let mut members = vec![link(
+        b"./usr/src/x/passwd",
+        tar::EntryType::Symlink,
+        b"/etc/passwd",
+    )];
+    // Make the tree otherwise usable so the unpack completes.
+    members.extend([
+        file(b"./usr/src/kernels/1/Makefile", b"all:\n"),
+        file(b"./usr/src/kernels/1/.config", b""),
+        file(b"./usr/src/kernels/1/Module.symvers", b""),
+        file(b"./usr/src/kernels/1/include/config/auto.conf", b""),
+        dir(b"./usr/src/kernels/1/scripts/"),
+    ]);
+    let c = case(&deb_of(&members));
+    let t = unpack_deb(&c, UnpackLimits::default()).unwrap();
+    let l = t.root.join("usr/src/x/passwd");
+    assert_eq!(
+        std::fs::read_link(&l).unwrap(),
+        PathBuf::from("../../../etc/passwd")
+    );
+    assert!(!l.exists(), "must not reach the host's /etc/passwd");
+}
+
+#[test]
+fn symlink_loop_is_refused() {
+    refused(
+        &[
+            link(b"./a", tar::EntryType::Symlink, b"b"),
+            link(b"./b", tar::EntryType::Symlink, b"a"),
+        ],
+        "more than 40 symlinks",
+    );
+}
