@@ -28,6 +28,12 @@
 # tree, whose kernel.release is the Debian one (6.1.0-N-amd64). vermagic comes from the
 # tree's include/generated/utsrelease.h, so the module's vermagic must name the Debian
 # release: that is what the tree really is, and that is what we check.
+#
+# Needs: network on the first run only (the mirror is cached), apt-get/apt-helper/dpkg,
+# python3, rpmbuild + createrepo_c (apt-get install rpm createrepo-c), gcc + make + the
+# kernel build deps (apt-get install gcc make bc flex bison libelf-dev), cargo.
+# Env: KHEADERS_E2E_CACHE (mirror cache), KHEADERS_E2E_KEEP=1 (keep the work dir),
+# KHEADERS_E2E_NO_APT_UPDATE=1, KHEADERS_E2E_REQUIRE_CLI=1 (see the resolve step below).
 set -euo pipefail
 
 LIBRARY_ONLY=0
@@ -267,7 +273,10 @@ KHEADERS="$HERE/target/debug/kheaders"
 # `--unpack`; otherwise examples/resolve.rs, which makes the same library calls
 # (Resolver::resolve_headers + ResolvedHeaders::unpack) and prints the same `tree` JSON.
 # KHEADERS_E2E_REQUIRE_CLI=1 makes a CLI without `--unpack` a failure.
-if "$KHEADERS" resolve --help 2>/dev/null | grep -q -- '--unpack'; then
+if [ "$LIBRARY_ONLY" = 1 ]; then
+    RESOLVE=()
+    VIA=none
+elif "$KHEADERS" resolve --help 2>/dev/null | grep -q -- '--unpack'; then
     RESOLVE=("$KHEADERS" resolve --json)
     VIA=cli
 elif [ "${KHEADERS_E2E_REQUIRE_CLI:-0}" = 1 ]; then
