@@ -1,12 +1,12 @@
 //! Unpacking verified packages into one relocatable headers tree.
 //!
-//! - [`rpm`]: lead + headers through the `rpm` crate, payload (gzip/xz/zstd/bzip2, detected
+//! - `rpm`: lead + headers through the `rpm` crate, payload (gzip/xz/zstd/bzip2, detected
 //!   by magic) walked by our own streaming newc reader ([`cpio`]).
-//! - [`deb`]: `ar` + `data.tar.{xz,zst,gz,bz2}` through the `ar` and `tar` crates.
+//! - `deb`: `ar` + `data.tar.{xz,zst,gz,bz2}` through the `ar` and `tar` crates.
 //! - [`safety`]: nothing lands outside the destination (no `..`, no absolute names, no
 //!   escaping symlinks or hard links, no device nodes or fifos), bounded size and count.
 //! - [`relocate`]: absolute references rewritten so the tree works where it lies.
-//! - [`tree`]: the build directory found and sanity-checked.
+//! - `tree`: the build directory found and sanity-checked.
 //!
 //! Every package of a set goes into one root, built in a temporary directory beside the
 //! destination and renamed into place only when complete: a failure leaves nothing behind.
