@@ -184,9 +184,11 @@ pub fn unpack_files(
             source,
         });
     }
+    // Absolute, so `make -C <build_dir>` works from any directory.
+    let root = std::path::absolute(dest).unwrap_or_else(|_| dest.to_path_buf());
     Ok(HeadersTree {
-        root: dest.to_path_buf(),
-        build_dir: dest.join(facts.build_dir),
+        build_dir: root.join(facts.build_dir),
+        root,
         compiler: facts.compiler,
         release: facts.release,
         entries,
