@@ -8,6 +8,12 @@
 //!
 //! Both sides write the same files to disk; ours also checks every name and link, verifies
 //! the header and payload digests, and sanity-checks the tree.
+//!
+//! Measured on the 2-core build VM (`cargo bench --profile dev --bench unpack -- --warm-up-time 1
+//! --measurement-time 5`, each iteration includes removing the tree): kheaders 15.8 s
+//! [15.2, 16.5], `rpm2cpio | cpio -idm` 15.0 s [14.6, 15.4] for 20,000 files. Both are bound by
+//! file creation in the kernel (user CPU ~0.3 s for either on the 16,520-entry e2e RPM);
+//! the `rpm` crate's own `extract()` is quadratic and was not a contender (DEPENDENCIES.md).
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::{Path, PathBuf};
