@@ -175,6 +175,16 @@ pub fn unpack_files(
     relocate::relocate(root)?;
     let facts = tree::inspect(root)?;
 
+    // The temporary directory was created 0700; the tree is for whoever builds against it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).map_err(
+            |source| UnpackError::Io {
+                path: root.to_path_buf(),
+                source,
+            },
+        )?;
+    }
     // Complete: move into place. `rename` replaces an empty directory atomically.
     let kept = tmp.keep();
     if let Err(source) = std::fs::rename(&kept, dest) {

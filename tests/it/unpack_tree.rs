@@ -49,6 +49,12 @@ fn debian_closure_unpacks_into_one_relocated_tree() {
     let dest = d.path().join("tree");
     let t = unpack_files(&debs(), &dest, UnpackLimits::default()).unwrap();
     assert_eq!(t.root, dest);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+        0o755,
+        "the root is readable by the build user"
+    );
     assert_eq!(
         t.build_dir,
         dest.join(format!("usr/src/linux-headers-{REL}"))
