@@ -1,25 +1,56 @@
 //! Unpacking verified packages into one relocatable headers tree.
+//!
+//! - `rpm`: lead + headers through the `rpm` crate, payload (gzip/xz/zstd/bzip2, detected
+//!   by magic) walked by our own streaming newc reader ([`cpio`]).
+//! - `deb`: `ar` + `data.tar.{xz,zst,gz,bz2}` through the `ar` and `tar` crates.
+//! - [`safety`]: nothing lands outside the destination (no `..`, no absolute names, no
+//!   escaping symlinks or hard links, no device nodes or fifos), bounded size and count.
+//! - [`relocate`]: absolute references rewritten so the tree works where it lies.
+//! - `tree`: the build directory found and sanity-checked.
+//!
+//! Every package of a set goes into one root, built in a temporary directory beside the
+//! destination and renamed into place only when complete: a failure leaves nothing behind.
 
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::ErrorKind;
 use crate::fetch::LocalPackage;
+use crate::source::{PackageFormat, PackageRef};
+
+pub mod cpio;
+mod deb;
+pub mod relocate;
+mod rpm;
+pub mod safety;
+mod tree;
+mod writer;
+
+pub use safety::{UnpackLimits, MAX_ENTRIES, MAX_TOTAL_BYTES};
 
 /// An unpack failure. Nothing is left at the destination when one occurs.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnpackError {
+    /// An entry that would escape the root, a device node or fifo, or a limit exceeded.
     #[error("{package}: entry `{entry}` refused: {reason}")]
     Refused {
         package: String,
         entry: String,
         reason: String,
     },
+    /// The archive cannot be read (truncated, corrupt, not the format it claims).
     #[error("{package}: malformed archive: {detail}")]
     Malformed { package: String, detail: String },
+    /// The package's own header or digests contradict what was expected of it.
+    #[error("{package}: integrity check failed: {detail}")]
+    Integrity { package: String, detail: String },
+    /// The unpacked tree is not one a module can be built against.
     #[error("{path}: not a usable headers tree: {detail}")]
     Tree { path: PathBuf, detail: String },
+    /// The destination cannot be used.
+    #[error("{path}: {detail}")]
+    Destination { path: PathBuf, detail: String },
     #[error("I/O error at {path}")]
     Io {
         path: PathBuf,
@@ -34,7 +65,10 @@ impl UnpackError {
     /// The kind a caller branches on.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            UnpackError::Refused { .. } | UnpackError::Malformed { .. } => ErrorKind::Integrity,
+            UnpackError::Refused { .. }
+            | UnpackError::Malformed { .. }
+            | UnpackError::Integrity { .. } => ErrorKind::Integrity,
+            UnpackError::Destination { .. } => ErrorKind::InvalidInput,
             _ => ErrorKind::Other,
         }
     }
@@ -49,24 +83,145 @@ pub struct HeadersTree {
     pub build_dir: PathBuf,
     /// `CONFIG_CC_VERSION_TEXT` of the kernel's `.config`, when present.
     pub compiler: Option<String>,
+    /// The tree's `UTS_RELEASE` (`include/generated/utsrelease.h`): what the `vermagic` of a
+    /// module built against it names.
+    pub release: Option<String>,
+    /// Files and directories unpacked.
+    pub entries: u64,
+    /// Bytes of file data written.
+    pub bytes: u64,
 }
 
 /// Unpacks `packages` into `dest` (created; must not exist or be empty).
 pub async fn unpack_all(
-    _packages: &[LocalPackage],
-    _dest: &std::path::Path,
+    packages: &[LocalPackage],
+    dest: &std::path::Path,
 ) -> Result<HeadersTree, UnpackError> {
-    Err(UnpackError::Unsupported)
+    let files: Vec<(PathBuf, PackageFormat)> = packages
+        .iter()
+        .map(|p| (p.path.clone(), p.package.format))
+        .collect();
+    let dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || unpack_files(&files, &dest, UnpackLimits::default()))
+        .await
+        .map_err(|e| UnpackError::Io {
+            path: PathBuf::new(),
+            source: std::io::Error::other(format!("unpack task failed: {e}")),
+        })?
+}
+
+/// The blocking core of [`unpack_all`]: unpacks package files (format given, or told by the
+/// file name when `None`) into `dest` with `limits`.
+pub fn unpack_files(
+    packages: &[(PathBuf, PackageFormat)],
+    dest: &Path,
+    limits: UnpackLimits,
+) -> Result<HeadersTree, UnpackError> {
+    let dest_err = |detail: String| UnpackError::Destination {
+        path: dest.to_path_buf(),
+        detail,
+    };
+    if packages.is_empty() {
+        return Err(dest_err("no packages to unpack".into()));
+    }
+    let name = dest
+        .file_name()
+        .ok_or_else(|| dest_err("destination has no file name".into()))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match std::fs::read_dir(dest) {
+        Ok(mut rd) => {
+            if rd.next().is_some() {
+                return Err(dest_err("destination exists and is not empty".into()));
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            return Err(UnpackError::Io {
+                path: dest.to_path_buf(),
+                source: e,
+            })
+        }
+    }
+    std::fs::create_dir_all(&parent).map_err(|source| UnpackError::Io {
+        path: parent.clone(),
+        source,
+    })?;
+    // Beside the destination (same file system, so the final rename is atomic); removed on
+    // drop if anything below fails.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.kheaders-"))
+        .tempdir_in(&parent)
+        .map_err(|source| UnpackError::Io {
+            path: parent.clone(),
+            source,
+        })?;
+    let root = tmp.path();
+
+    let mut w = writer::Writer::new(root, limits);
+    for (path, format) in packages {
+        w.begin_package(&path.display().to_string());
+        tracing::debug!(package = %path.display(), ?format, "unpacking");
+        match format {
+            PackageFormat::Rpm => rpm::unpack(path, &mut w)?,
+            PackageFormat::Deb => deb::unpack(path, &mut w)?,
+        }
+    }
+    let (entries, bytes) = w.finish()?;
+    relocate::relocate(root)?;
+    let facts = tree::inspect(root)?;
+
+    // The temporary directory was created 0700; the tree is for whoever builds against it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).map_err(
+            |source| UnpackError::Io {
+                path: root.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    // Complete: move into place. `rename` replaces an empty directory atomically.
+    let kept = tmp.keep();
+    if let Err(source) = std::fs::rename(&kept, dest) {
+        let _ = std::fs::remove_dir_all(&kept);
+        return Err(UnpackError::Io {
+            path: dest.to_path_buf(),
+            source,
+        });
+    }
+    // Absolute, so `make -C <build_dir>` works from any directory.
+    let root = std::path::absolute(dest).unwrap_or_else(|_| dest.to_path_buf());
+    Ok(HeadersTree {
+        build_dir: root.join(facts.build_dir),
+        root,
+        compiler: facts.compiler,
+        release: facts.release,
+        entries,
+        bytes,
+    })
+}
+
+/// The format of a package file, by its name (`.rpm` / `.deb`).
+pub fn format_of(path: &Path) -> Option<PackageFormat> {
+    match path.extension()?.to_str()? {
+        "rpm" => Some(PackageFormat::Rpm),
+        "deb" | "udeb" | "ddeb" => Some(PackageFormat::Deb),
+        _ => None,
+    }
 }
 
 /// Opens a downloaded package and checks that its own header names `pkg` (RPM: name, EVR
 /// and arch, and the header's digests verify; deb: `Package`, `Version`, `Architecture`).
 /// The fetcher calls this for packages whose metadata carried no digest
 /// (`Expected::check_package_header`).
-pub fn verify_package_header(
-    path: &std::path::Path,
-    pkg: &crate::source::PackageRef,
-) -> Result<(), UnpackError> {
-    let _ = (path, pkg);
-    Err(UnpackError::Unsupported)
+pub fn verify_package_header(path: &std::path::Path, pkg: &PackageRef) -> Result<(), UnpackError> {
+    match pkg.format {
+        PackageFormat::Rpm => rpm::verify_header(path, pkg),
+        PackageFormat::Deb => deb::verify_header(path, pkg),
+    }
 }

@@ -22,3 +22,6 @@ mod rpm_dnf;
 mod rpm_koji;
 mod rpm_support;
 mod rpm_url_template;
+mod unpack_hostile;
+mod unpack_support;
+mod unpack_tree;

@@ -1,0 +1,384 @@
+#!/usr/bin/env bash
+# End-to-end proof that kheaders hands back a tree a kernel module builds against.
+#
+#   scripts/e2e-module-build.sh [--library-only] [--data-only]
+#
+# 1. Data: real Debian bookworm kernel header packages (`apt-get download`) and the real
+#    signed index files (`/usr/lib/apt/apt-helper download-file`: InRelease +
+#    main/binary-amd64/Packages.xz of bookworm, bookworm-updates, bookworm-backports and
+#    bookworm-security: every suite the default Debian chain reads),
+#    laid out as a mirror tree (`debian/dists/...`, `debian/pool/...`,
+#    `debian-security/dists/...`, `debian-security/pool/...`) under
+#    ${KHEADERS_E2E_CACHE:-$HOME/.cache/kheaders-e2e}/mirror and served with
+#    `python3 -m http.server` on loopback. A complete mirror (marker file) is reused offline.
+# 2. Library step (always): `cargo run --example unpack` unpacks those .debs with the
+#    library's own unpacker, then a hello-world module is built with
+#    `make -C <build_dir> M=$PWD modules` and its vermagic must name the release.
+# 3. Resolve step (unless --library-only): `kheaders resolve <abi>-amd64 --distro debian
+#    --distro-version 12 --arch x86_64 --mirror ... --unpack DIR --json`, then the same build
+#    (examples/resolve.rs with the same arguments while the CLI lacks `--unpack`).
+# 4. The RPM way: `rpmbuild` an RPM whose payload is a self-contained
+#    /usr/src/kernels/<release>/ tree assembled from the relocated Debian tree (symlinks
+#    dereferenced), `createrepo_c` a repo, serve it; library step unpacks the RPM and builds;
+#    resolve step (unless --library-only) resolves it through a `dnf` source and builds.
+#
+# Identity of the RPM: the CLI validates a Fedora identity (`<V>-<R>.fc40.x86_64`, distro
+# fedora 40), so the RPM is *named* kernel-devel-<V>-<R>.fc40.x86_64 and its tree lives at
+# /usr/src/kernels/<V>-<R>.fc40.x86_64/, while the *content* is the Debian kernel's build
+# tree, whose kernel.release is the Debian one (6.1.0-N-amd64). vermagic comes from the
+# tree's include/generated/utsrelease.h, so the module's vermagic must name the Debian
+# release: that is what the tree really is, and that is what we check.
+#
+# Needs: network on the first run only (the mirror is cached), apt-get/apt-helper/dpkg,
+# python3, rpmbuild + createrepo_c (apt-get install rpm createrepo-c), gcc + make + the
+# kernel build deps (apt-get install gcc make bc flex bison libelf-dev), cargo.
+# Env: KHEADERS_E2E_CACHE (mirror cache), KHEADERS_E2E_KEEP=1 (keep the work dir),
+# KHEADERS_E2E_NO_APT_UPDATE=1, KHEADERS_E2E_REQUIRE_CLI=1 (see the resolve step below).
+set -euo pipefail
+
+LIBRARY_ONLY=0
+DATA_ONLY=0
+for a in "$@"; do
+    case "$a" in
+        --library-only) LIBRARY_ONLY=1 ;;
+        --data-only) DATA_ONLY=1 ;;
+        *) echo "usage: $0 [--library-only] [--data-only]" >&2; exit 2 ;;
+    esac
+done
+
+HERE="$(cd "$(dirname "$0")/.." && pwd)"
+CACHE="${KHEADERS_E2E_CACHE:-$HOME/.cache/kheaders-e2e}"
+MIRROR="$CACHE/mirror"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/kheaders-e2e.XXXXXX")"
+SERVER_PID=""
+cleanup() {
+    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi
+    if [ "${KHEADERS_E2E_KEEP:-0}" = 1 ]; then
+        echo "e2e: work dir kept: $WORK" >&2
+    else
+        rm -rf "$WORK"
+    fi
+}
+trap cleanup EXIT
+
+log() { echo "e2e: $*" >&2; }
+die() { echo "e2e: FAIL: $*" >&2; exit 1; }
+
+DEBIAN_URL="https://deb.debian.org/debian"
+SECURITY_URL="https://deb.debian.org/debian-security"
+CODENAME=bookworm
+# (base name under the mirror root, upstream base URL, suite)
+SUITES=(
+    "debian $DEBIAN_URL $CODENAME"
+    "debian $DEBIAN_URL $CODENAME-updates"
+    "debian $DEBIAN_URL $CODENAME-backports"
+    "debian-security $SECURITY_URL $CODENAME-security"
+)
+
+# --------------------------------------------------------------------------- data
+
+# Prints "Package Version Filename SHA256 base" for the packages named in $@ found in the
+# mirror's Packages.xz files (highest version wins; dpkg decides the order).
+find_in_indexes() {
+    python3 - "$MIRROR" "$@" <<'PY'
+import lzma, subprocess, sys, os
+mirror, wanted = sys.argv[1], set(sys.argv[2:])
+best = {}
+for base in ("debian", "debian-security"):
+    dists = os.path.join(mirror, base, "dists")
+    if not os.path.isdir(dists):
+        continue
+    for suite in sorted(os.listdir(dists)):
+        p = os.path.join(dists, suite, "main", "binary-amd64", "Packages.xz")
+        # backports carries newer kernel lines (6.12 for bookworm) that the local apt
+        # sources cannot download: the distribution's own kernel is the one wanted.
+        if not os.path.exists(p) or suite.endswith("-backports"):
+            continue
+        text = lzma.open(p, "rt", encoding="utf-8").read()
+        for para in text.split("\n\n"):
+            f = {}
+            for line in para.splitlines():
+                if line and not line[0].isspace() and ":" in line:
+                    k, v = line.split(":", 1)
+                    f[k] = v.strip()
+            name = f.get("Package")
+            if name not in wanted:
+                continue
+            cur = best.get(name)
+            if cur is not None:
+                r = subprocess.run(["dpkg", "--compare-versions", f["Version"], "gt", cur["Version"]])
+                if r.returncode != 0:
+                    continue
+            f["base"] = base
+            best[name] = f
+for name in sorted(best):
+    f = best[name]
+    print(name, f["Version"], f["Filename"], f["SHA256"], f["base"])
+PY
+}
+
+fetch_mirror() {
+    # The marker lists the suites the mirror was made with: a changed list refetches.
+    if [ -f "$MIRROR/.complete" ] && [ "$(cat "$MIRROR/.complete")" = "${SUITES[*]}" ]; then
+        log "reusing cached mirror $MIRROR"
+        return
+    fi
+    rm -rf "$MIRROR.partial"
+    mkdir -p "$MIRROR.partial"
+    local save_mirror="$MIRROR"
+    MIRROR="$MIRROR.partial"
+    # The local apt lists decide what `apt-get download` fetches: refresh them so they agree
+    # with the index files fetched below (both from the live archive, minutes apart).
+    if [ "$(id -u)" = 0 ] && [ "${KHEADERS_E2E_NO_APT_UPDATE:-0}" != 1 ]; then
+        log "apt-get update"
+        apt-get update -qq >&2 || log "apt-get update failed; using the existing lists"
+    fi
+    local entry base url suite
+    for entry in "${SUITES[@]}"; do
+        read -r base url suite <<<"$entry"
+        local d="$MIRROR/$base/dists/$suite"
+        mkdir -p "$d/main/binary-amd64"
+        log "download $url/dists/$suite/InRelease"
+        /usr/lib/apt/apt-helper download-file "$url/dists/$suite/InRelease" "$d/InRelease" >&2
+        /usr/lib/apt/apt-helper download-file "$url/dists/$suite/main/binary-amd64/Packages.xz" \
+            "$d/main/binary-amd64/Packages.xz" >&2
+    done
+    # The ABI the archive currently has: linux-headers-amd64 depends on linux-headers-<abi>-amd64.
+    local meta_dep
+    meta_dep="$(python3 - "$MIRROR" <<'PY'
+import lzma, subprocess, sys, os, re
+mirror = sys.argv[1]
+best = None
+for base in ("debian", "debian-security"):
+    dists = os.path.join(mirror, base, "dists")
+    for suite in sorted(os.listdir(dists)):
+        p = os.path.join(dists, suite, "main", "binary-amd64", "Packages.xz")
+        # backports carries newer kernel lines (6.12 for bookworm) that the local apt
+        # sources cannot download: the distribution's own kernel is the one wanted.
+        if not os.path.exists(p) or suite.endswith("-backports"):
+            continue
+        for para in lzma.open(p, "rt", encoding="utf-8").read().split("\n\n"):
+            if "\nPackage: linux-headers-amd64\n" not in "\n" + para + "\n":
+                continue
+            v = re.search(r"^Version: (.*)$", para, re.M).group(1)
+            d = re.search(r"^Depends: (linux-headers-\S+-amd64)", para, re.M).group(1)
+            if best is None or subprocess.run(["dpkg", "--compare-versions", v, "gt", best[0]]).returncode == 0:
+                best = (v, d)
+print(best[1])
+PY
+)"
+    local abi="${meta_dep#linux-headers-}"
+    abi="${abi%-amd64}"
+    log "archive ABI: $abi ($meta_dep)"
+    local names=("linux-headers-$abi-amd64" "linux-headers-$abi-common" "linux-kbuild-6.1")
+    local dl="$CACHE/download"
+    rm -rf "$dl"
+    mkdir -p "$dl"
+    local name ver filename sha
+    while read -r name ver filename sha base; do
+        log "apt-get download $name=$ver"
+        (cd "$dl" && apt-get download -q "$name=$ver" >&2)
+        local f
+        f="$(ls "$dl/${name}_"*.deb)"
+        echo "$sha  $f" | sha256sum -c --quiet - || die "$f does not match the sha256 in the index"
+        mkdir -p "$MIRROR/$base/$(dirname "$filename")"
+        mv "$f" "$MIRROR/$base/$filename"
+    done < <(find_in_indexes "${names[@]}")
+    echo "$abi" >"$MIRROR/abi"
+    MIRROR="$save_mirror"
+    echo "${SUITES[*]}" >"$MIRROR.partial/.complete"
+    rm -rf "$MIRROR"
+    mv "$MIRROR.partial" "$MIRROR"
+}
+
+# Serves $WWW (debian/, debian-security/ -> the mirror; fedora/ -> the RPM repo made below)
+# on a free loopback port, in PORT.
+start_server() {
+    local port_file="$WORK/port"
+    rm -f "$port_file"
+    python3 - "$WWW" "$port_file" <<'PY' >"$WORK/http.log" 2>&1 &
+import functools, http.server, sys
+root, port_file = sys.argv[1], sys.argv[2]
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+open(port_file + ".tmp", "w").write(str(srv.server_address[1]))
+import os; os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+    SERVER_PID=$!
+    for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.1; done
+    [ -s "$port_file" ] || die "http server did not start (see $WORK/http.log)"
+    PORT="$(cat "$port_file")"
+    log "serving $WWW on http://127.0.0.1:$PORT/"
+}
+
+# --------------------------------------------------------------------------- module build
+
+# build_module BUILD_DIR EXPECTED_RELEASE LABEL [TREE_JSON_RELEASE]
+build_module() {
+    local build_dir="$1" release="$2" label="$3" reported="${4:-}"
+    if [ -n "$reported" ] && [ "$reported" != "$release" ]; then
+        die "[$label] the tree reports release '$reported', expected $release"
+    fi
+    local m="$WORK/module-$label"
+    rm -rf "$m"
+    mkdir -p "$m"
+    cat >"$m/hello.c" <<'C'
+#include <linux/init.h>
+#include <linux/module.h>
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("kheaders e2e hello");
+static int __init hello_init(void) { pr_info("hello\n"); return 0; }
+static void __exit hello_exit(void) { }
+module_init(hello_init);
+module_exit(hello_exit);
+C
+    echo 'obj-m := hello.o' >"$m/Makefile"
+    log "[$label] make -C $build_dir M=$m modules"
+    make -C "$build_dir" M="$m" modules >"$m/build.log" 2>&1 || {
+        tail -40 "$m/build.log" >&2
+        die "[$label] module build failed"
+    }
+    [ -f "$m/hello.ko" ] || die "[$label] no hello.ko"
+    local vermagic
+    if command -v modinfo >/dev/null; then
+        vermagic="$(modinfo -F vermagic "$m/hello.ko")"
+    else
+        vermagic="$(strings "$m/hello.ko" | sed -n 's/^vermagic=//p' | head -1)"
+    fi
+    case "$vermagic" in
+        "$release "*) log "[$label] OK: hello.ko vermagic: $vermagic" ;;
+        *) die "[$label] vermagic '$vermagic' does not name $release" ;;
+    esac
+}
+
+json_field() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$@"; }
+
+# --------------------------------------------------------------------------- steps
+
+fetch_mirror
+ABI="$(cat "$MIRROR/abi")"
+RELEASE="$ABI-amd64"
+DEBS=()
+while IFS= read -r f; do DEBS+=("$f"); done < <(find "$MIRROR" -name '*.deb' | sort)
+[ "${#DEBS[@]}" = 3 ] || die "expected 3 .debs in $MIRROR, found ${#DEBS[@]}"
+log "release $RELEASE; packages: ${DEBS[*]##*/}"
+[ "$DATA_ONLY" = 1 ] && exit 0
+
+cd "$HERE"
+cargo build -q --example unpack --example resolve --bin kheaders
+EXAMPLE="$HERE/target/debug/examples/unpack"
+KHEADERS="$HERE/target/debug/kheaders"
+# The resolve step: the CLI (`kheaders resolve ... --unpack DIR --json`) when it has
+# `--unpack`; otherwise examples/resolve.rs, which makes the same library calls
+# (Resolver::resolve_headers + ResolvedHeaders::unpack) and prints the same `tree` JSON.
+# KHEADERS_E2E_REQUIRE_CLI=1 makes a CLI without `--unpack` a failure.
+if [ "$LIBRARY_ONLY" = 1 ]; then
+    RESOLVE=()
+    VIA=none
+elif "$KHEADERS" resolve --help 2>/dev/null | grep -q -- '--unpack'; then
+    RESOLVE=("$KHEADERS" resolve --json)
+    VIA=cli
+elif [ "${KHEADERS_E2E_REQUIRE_CLI:-0}" = 1 ]; then
+    die "kheaders has no 'resolve --unpack' (KHEADERS_E2E_REQUIRE_CLI=1)"
+else
+    log "WARNING: kheaders has no 'resolve --unpack' yet: using examples/resolve.rs (same library calls)"
+    RESOLVE=("$HERE/target/debug/examples/resolve")
+    VIA=resolver-example
+fi
+
+# Debian, library-driven.
+"$EXAMPLE" "$WORK/deb-lib" "${DEBS[@]}" >"$WORK/deb-lib.json"
+build_module "$(json_field "$WORK/deb-lib.json" '["build_dir"]')" "$RELEASE" deb-library \
+    "$(json_field "$WORK/deb-lib.json" '["release"]')"
+
+WWW="$WORK/www"
+mkdir -p "$WWW"
+ln -s "$MIRROR/debian" "$WWW/debian"
+ln -s "$MIRROR/debian-security" "$WWW/debian-security"
+ln -s "$WORK/repo/fedora" "$WWW/fedora"
+start_server
+
+# Debian, resolved through the apt sources of the default chain, rewritten to loopback.
+if [ "$LIBRARY_ONLY" = 0 ]; then
+    "${RESOLVE[@]}" "$RELEASE" --distro debian --distro-version 12 --arch x86_64 \
+        --mirror "$DEBIAN_URL=http://127.0.0.1:$PORT/debian" \
+        --mirror "$SECURITY_URL=http://127.0.0.1:$PORT/debian-security" \
+        --cache-dir "$WORK/cli-cache" --unpack "$WORK/deb-cli" >"$WORK/deb-cli.json"
+    build_module "$(json_field "$WORK/deb-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "deb-$VIA"
+fi
+
+# The RPM way. Version/release chosen Fedora-like so the identity validates; the upstream
+# Debian version 6.1.192-2 becomes V=6.1.192, R=2.fc40 (the RPM Release is the Debian
+# revision plus a Fedora dist tag).
+DEB_VERSION="$(dpkg-deb -f "$(printf '%s\n' "${DEBS[@]}" | grep -- "-amd64_")" Version)"
+RPM_V="${DEB_VERSION%%-*}"
+RPM_R="${DEB_VERSION#*-}.fc40"
+RPM_RELEASE="$RPM_V-$RPM_R.x86_64"
+RPMTOP="$WORK/rpmbuild"
+mkdir -p "$RPMTOP"/{SPECS,SOURCES,BUILD,RPMS,SRPMS}
+STAGE="$WORK/rpm-stage/usr/src/kernels/$RPM_RELEASE"
+mkdir -p "$STAGE"
+# One self-contained directory, as a kernel-devel RPM has it: the -common tree (the kernel's
+# own top Makefile, include/, arch/), overlaid with the flavour tree (.config,
+# Module.symvers, include/generated, include/config), every symlink dereferenced (scripts/
+# and tools/ come from linux-kbuild-6.1), and the common Makefile on top instead of
+# Debian's one-line include stub. srctree == objtree then, as in a Fedora kernel-devel.
+DEB_ROOT="$WORK/deb-lib"
+DEB_BUILD="$(json_field "$WORK/deb-lib.json" '["build_dir"]')"
+DEB_COMMON="$(readlink -f "$DEB_ROOT/lib/modules/$RELEASE/source")"
+case "$DEB_COMMON" in "$DEB_ROOT"/*) ;; *) die "source link of the unpacked tree leaves the root: $DEB_COMMON" ;; esac
+cp -rL "$DEB_COMMON/." "$STAGE/"
+cp -rL "$DEB_BUILD/." "$STAGE/"
+cp "$DEB_COMMON/Makefile" "$STAGE/Makefile"
+cat >"$RPMTOP/SPECS/kernel-devel.spec" <<SPEC
+Name: kernel-devel
+Version: $RPM_V
+Release: $RPM_R
+Summary: Debian $RELEASE kernel build tree repackaged for the kheaders e2e
+License: GPLv2
+AutoReqProv: no
+%description
+Debian linux-headers-$RELEASE ($DEB_VERSION) as a self-contained /usr/src/kernels tree.
+%install
+mkdir -p %{buildroot}/usr/src/kernels
+cp -a $STAGE %{buildroot}/usr/src/kernels/
+%files
+/usr/src/kernels/$RPM_RELEASE
+SPEC
+log "rpmbuild kernel-devel-$RPM_RELEASE"
+rpmbuild -bb --quiet --define "_topdir $RPMTOP" --define "_binary_payload w3.zstdio" \
+    --define "_build_id_links none" --define "__os_install_post %{nil}" \
+    --define "debug_package %{nil}" "$RPMTOP/SPECS/kernel-devel.spec" >"$WORK/rpmbuild.log" 2>&1 || {
+    tail -30 "$WORK/rpmbuild.log" >&2
+    die "rpmbuild failed"
+}
+RPM_FILE="$(find "$RPMTOP/RPMS" -name '*.rpm')"
+REPO="$WORK/repo/fedora/40/x86_64"
+mkdir -p "$REPO/Packages"
+cp "$RPM_FILE" "$REPO/Packages/"
+createrepo_c -q --general-compress-type=xz "$REPO" >&2
+
+# RPM, library-driven.
+"$EXAMPLE" "$WORK/rpm-lib" "$RPM_FILE" >"$WORK/rpm-lib.json"
+build_module "$(json_field "$WORK/rpm-lib.json" '["build_dir"]')" "$RELEASE" rpm-library \
+    "$(json_field "$WORK/rpm-lib.json" '["release"]')"
+
+# RPM, CLI-driven through a dnf source.
+if [ "$LIBRARY_ONLY" = 0 ]; then
+    cat >"$WORK/kheaders.toml" <<TOML
+[[source]]
+kind = "dnf"
+name = "e2e-local"
+distro = "fedora"
+distro_version = "40"
+base_url = "http://127.0.0.1:$PORT/fedora/40/x86_64/"
+position = "first"
+TOML
+    "${RESOLVE[@]}" "$RPM_RELEASE" --distro fedora --distro-version 40 --arch x86_64 \
+        --config "$WORK/kheaders.toml" --no-default-sources \
+        --cache-dir "$WORK/cli-cache" --unpack "$WORK/rpm-cli" >"$WORK/rpm-cli.json"
+    build_module "$(json_field "$WORK/rpm-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "rpm-$VIA"
+fi
+
+log "all module builds passed"
