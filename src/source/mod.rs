@@ -265,10 +265,6 @@ pub enum SourceError {
     #[error("source misconfigured: {detail}")]
     Config { detail: String },
 
-    /// The source kind exists in the catalog but is not implemented in this build.
-    #[error("{detail}")]
-    Unsupported { detail: String },
-
     /// A remote service answered with an error (an XML-RPC fault, an API error document).
     #[error("{service} at {url} answered with an error: {detail}")]
     Remote {
@@ -297,7 +293,6 @@ impl SourceError {
             SourceError::Metadata { .. } => ErrorKind::Other,
             SourceError::Integrity { .. } => ErrorKind::Integrity,
             SourceError::Config { .. } => ErrorKind::Config,
-            SourceError::Unsupported { .. } => ErrorKind::Config,
             SourceError::Remote { .. } => ErrorKind::Other,
             SourceError::NotFound { .. } => ErrorKind::NotFound,
             SourceError::AllMirrorsFailed { kind, .. } => *kind,
@@ -353,38 +348,4 @@ pub trait HeaderSource: Send + Sync + fmt::Debug {
         cx: &Context,
         id: &KernelIdentity,
     ) -> Result<Option<PackageSet>, SourceError>;
-}
-
-/// A catalog entry whose source kind this build does not implement yet: its attempt is
-/// reported as `skipped` with the reason, so the chain stays honest about what it did not try.
-#[derive(Debug)]
-pub struct Unimplemented {
-    pub id: SourceId,
-    pub kind: SourceKind,
-    pub urls: Vec<String>,
-}
-
-#[async_trait]
-impl HeaderSource for Unimplemented {
-    fn id(&self) -> &SourceId {
-        &self.id
-    }
-    fn kind(&self) -> SourceKind {
-        self.kind
-    }
-    fn urls(&self) -> Vec<String> {
-        self.urls.clone()
-    }
-    async fn locate(
-        &self,
-        _cx: &Context,
-        _id: &KernelIdentity,
-    ) -> Result<Option<PackageSet>, SourceError> {
-        Err(SourceError::Unsupported {
-            detail: format!(
-                "source kind `{}` is not implemented in this build",
-                self.kind
-            ),
-        })
-    }
 }

@@ -57,8 +57,6 @@ pub enum UnpackError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unpacking is not implemented in this build")]
-    Unsupported,
 }
 
 impl UnpackError {
