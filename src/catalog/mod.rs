@@ -80,7 +80,44 @@ pub fn point_release(id: &KernelIdentity) -> Option<String> {
         .next()?
         .parse()
         .ok()?;
-    let minor: Option<u32> = tag.split('_').nth(1).and_then(|m| m.parse().ok());
+    // GA kernels of a point release carry no `_N` (`4.18.0-305.el8`); their build number
+    // names the release: the first build of each EL8 / EL9 point release.
+    const EL8_GA: &[(u32, u32)] = &[
+        (553, 10),
+        (513, 9),
+        (477, 8),
+        (425, 7),
+        (372, 6),
+        (348, 5),
+        (305, 4),
+        (240, 3),
+        (193, 2),
+        (147, 1),
+        (80, 0),
+    ];
+    const EL9_GA: &[(u32, u32)] = &[
+        (570, 6),
+        (503, 5),
+        (427, 4),
+        (362, 3),
+        (284, 2),
+        (162, 1),
+        (70, 0),
+    ];
+    let build: Option<u32> = r.rel.split('.').next().and_then(|b| b.parse().ok());
+    let minor: Option<u32> = tag
+        .split('_')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .or_else(|| {
+            let table = match major {
+                8 => EL8_GA,
+                9 => EL9_GA,
+                _ => return None,
+            };
+            let b = build?;
+            table.iter().find(|(first, _)| b >= *first).map(|(_, m)| *m)
+        });
     if id.distro() == Distro::Centos {
         const CENTOS8: &[(u32, &str)] = &[
             (0, "8.0.1905"),
@@ -109,7 +146,7 @@ pub fn point_release(id: &KernelIdentity) -> Option<String> {
                 .find(|(m, _)| Some(*m) == minor)
                 .map(|(_, d)| d.to_string()),
             7 => {
-                let build: u32 = r.rel.split('.').next()?.parse().ok()?;
+                let build = build?;
                 CENTOS7
                     .iter()
                     .find(|(b, _)| build >= *b)
@@ -312,6 +349,38 @@ pub fn describe_chain(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn point_release_comes_from_the_tag_or_the_ga_build_number() {
+        let pr = |r: &str, d: &str, v: &str| {
+            point_release(&KernelIdentity::new(r, "x86_64", d, v).unwrap())
+        };
+        assert_eq!(
+            pr("5.14.0-362.8.1.el9_3.x86_64", "rocky", "9").as_deref(),
+            Some("9.3")
+        );
+        assert_eq!(
+            pr("4.18.0-305.el8.x86_64", "almalinux", "8").as_deref(),
+            Some("8.4")
+        );
+        assert_eq!(
+            pr("5.14.0-427.13.1.el9_4.x86_64", "rocky", "9").as_deref(),
+            Some("9.4")
+        );
+        assert_eq!(
+            pr("4.18.0-348.el8.x86_64", "centos", "8").as_deref(),
+            Some("8.5.2111")
+        );
+        assert_eq!(
+            pr("3.10.0-1160.119.1.el7.x86_64", "centos", "7").as_deref(),
+            Some("7.9.2009")
+        );
+        assert_eq!(
+            pr("3.10.0-957.el7.x86_64", "centos", "7").as_deref(),
+            Some("7.6.1810")
+        );
+        assert_eq!(pr("6.8.9-300.fc40.x86_64", "fedora", "40"), None);
+    }
 
     #[test]
     fn embedded_catalog_parses_and_validates() {

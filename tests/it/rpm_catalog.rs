@@ -263,7 +263,8 @@ async fn vault_without_point_release_is_not_found_with_reason() {
     let srv = TestServer::serve_dir(mirror_root()).await;
     let cache = tempfile::tempdir().unwrap();
     let resolver = loopback_builder(&srv, cache.path()).build().unwrap();
-    let id = KernelIdentity::new("5.14.0-70.el9.x86_64", "x86_64", "rocky", "9").unwrap();
+    // A pre-GA build: no `_N` tag and older than 9.0's first build (70), so no point release.
+    let id = KernelIdentity::new("5.14.0-11.el9.x86_64", "x86_64", "rocky", "9").unwrap();
     let e = resolver.locate(&id).await.unwrap_err();
     let r = e.resolution().unwrap();
     let vault = r
