@@ -152,7 +152,8 @@ pub struct SourceConfig {
     /// apt: components (`main`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<String>>,
-    /// apt: OpenPGP public keys (armored or binary) used instead of the embedded distro keys.
+    /// apt, dnf: OpenPGP public keys (armored or binary) used instead of the embedded distro
+    /// keys. On a `dnf` source it also makes `repodata/repomd.xml.asc` mandatory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<PathBuf>,
     /// dnf, amazon: a mirror list (`mirrorlist` plain text or `metalink` XML).
@@ -167,6 +168,11 @@ pub struct SourceConfig {
     /// url-template: URL templates with `{release}`, `{name}`, ... placeholders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates: Option<Vec<String>>,
+    /// dnf: the repository publishes `repodata/repomd.xml.asc` (Rocky Linux, AlmaLinux do;
+    /// Fedora, CentOS Stream, Oracle and Amazon do not). `true` makes the signature
+    /// mandatory: a missing, bad or unknown-key signature is an integrity failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_metadata: Option<bool>,
 }
 
 impl SourceConfig {
@@ -181,7 +187,8 @@ impl SourceConfig {
             ),
             ("suites", self.suites.is_some(), &[Apt]),
             ("components", self.components.is_some(), &[Apt]),
-            ("keyring", self.keyring.is_some(), &[Apt]),
+            ("keyring", self.keyring.is_some(), &[Apt, Dnf]),
+            ("signed_metadata", self.signed_metadata.is_some(), &[Dnf]),
             ("mirrorlist", self.mirrorlist.is_some(), &[Dnf, Amazon]),
             ("hub_url", self.hub_url.is_some(), &[Koji]),
             ("top_url", self.top_url.is_some(), &[Koji]),
@@ -311,9 +318,9 @@ pub struct Config {
     /// an explicit choice and is logged on every resolution.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_signatures: Option<bool>,
-    /// OpenPGP keyrings (armored or binary) trusted by every `apt` source in addition to its
-    /// own keys (the embedded distro keys, or its `keyring`): for local mirrors re-signed
-    /// with an operator's key. Relative paths are relative to the config file.
+    /// OpenPGP keyrings (armored or binary) trusted by every `apt` source, and every `dnf`
+    /// source that checks `repomd.xml.asc`, in addition to its own keys (the embedded distro
+    /// keys, or its `keyring`): for local mirrors re-signed with an operator's key. Relative paths are relative to the config file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keyrings: Vec<PathBuf>,
 }
@@ -456,6 +463,21 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("needs `hub_url and top_url`"), "{e}");
+        let e = Config::parse(
+            "[[source]]\nkind = \"apt\"\nbase_url = \"http://x/\"\nsigned_metadata = true\n",
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`signed_metadata` does not apply to kind `apt`"),
+            "{e}"
+        );
+        Config::parse(
+            "[[source]]\nkind = \"dnf\"\nbase_url = \"http://x/\"\nkeyring = \"k.asc\"\nsigned_metadata = true\n",
+            "t",
+        )
+        .unwrap();
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! OpenPGP verification of apt `InRelease` (cleartext-signed) and `Release` + `Release.gpg`
-//! (detached), with the `pgp` crate.
+//! OpenPGP verification of apt `InRelease` (cleartext-signed), `Release` + `Release.gpg`
+//! (detached) and dnf `repodata/repomd.xml` + `repomd.xml.asc` (detached, armored), with the
+//! `pgp` crate.
 //!
 //! ```text
 //! -----BEGIN PGP SIGNED MESSAGE-----
@@ -234,30 +235,58 @@ pub fn verify_detached(
     content: &[u8],
     signature: &[u8],
 ) -> Result<Verified, VerifyError> {
+    let signer = verify_detached_bytes(keyring, content, signature)?;
+    let text = String::from_utf8(content.to_vec())
+        .map_err(|_| VerifyError::Malformed("Release is not UTF-8 text".into()))?;
+    Ok(Verified { text, signer })
+}
+
+/// Verifies a detached signature (armored `-----BEGIN PGP SIGNATURE-----` or binary) over
+/// exactly `content`, byte for byte: `Ok(fingerprint)` of the key or subkey that made it.
+/// Used for dnf's `repodata/repomd.xml.asc`, a detached armored signature over
+/// `repomd.xml`:
+///
+/// ```text
+/// -----BEGIN PGP SIGNATURE-----
+///
+/// iQIzBAABCAAdFiEEIcslauFvxUxuZSlJcC1CbTUNJ10FAmZ...
+/// -----END PGP SIGNATURE-----
+/// ```
+pub fn verify_detached_bytes(
+    keyring: &Keyring,
+    content: &[u8],
+    signature: &[u8],
+) -> Result<String, VerifyError> {
+    let sigs = parse_detached(signature)?;
+    keyring.verify_any(sigs.iter().map(|s| &s.signature), content)
+}
+
+/// Every signature packet of a detached signature file, armored or binary.
+fn parse_detached(signature: &[u8]) -> Result<Vec<DetachedSignature>, VerifyError> {
+    let malformed = |e: pgp::errors::Error| VerifyError::Malformed(e.to_string());
     let mut sigs = Vec::new();
     let armored = std::str::from_utf8(signature)
         .ok()
         .filter(|t| t.contains("-----BEGIN PGP SIGNATURE-----"));
     match armored {
         Some(t) => {
-            let (it, _) = DetachedSignature::from_armor_many(t.as_bytes())
-                .map_err(|e| VerifyError::Malformed(e.to_string()))?;
+            let (it, _) = DetachedSignature::from_armor_many(t.as_bytes()).map_err(malformed)?;
             for s in it {
-                sigs.push(s.map_err(|e| VerifyError::Malformed(e.to_string()))?);
+                sigs.push(s.map_err(malformed)?);
             }
         }
         None => {
-            for s in DetachedSignature::from_bytes_many(signature)
-                .map_err(|e| VerifyError::Malformed(e.to_string()))?
-            {
-                sigs.push(s.map_err(|e| VerifyError::Malformed(e.to_string()))?);
+            for s in DetachedSignature::from_bytes_many(signature).map_err(malformed)? {
+                sigs.push(s.map_err(malformed)?);
             }
         }
     }
-    let signer = keyring.verify_any(sigs.iter().map(|s| &s.signature), content)?;
-    let text = String::from_utf8(content.to_vec())
-        .map_err(|_| VerifyError::Malformed("Release is not UTF-8 text".into()))?;
-    Ok(Verified { text, signer })
+    if sigs.is_empty() {
+        return Err(VerifyError::Malformed(
+            "no signature packet in the detached signature".into(),
+        ));
+    }
+    Ok(sigs)
 }
 
 #[cfg(test)]
@@ -305,5 +334,33 @@ mod tests {
         let e = verify_cleartext(&kr, INRELEASE).unwrap_err();
         assert!(matches!(e, VerifyError::UnknownKey { .. }), "{e}");
         assert!(e.to_string().contains("F6ECB376"), "{e}");
+    }
+
+    const RPM_TEST_KEY: &[u8] = include_bytes!("../../fixtures/rpm/keys/test-repo.asc");
+    const RPM_UNKNOWN_KEY: &[u8] = include_bytes!("../../fixtures/rpm/keys/unknown.asc");
+    const ROCKY_REPOMD: &[u8] = include_bytes!(
+        "../../fixtures/rpm/mirror/dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os/repodata/repomd.xml"
+    );
+    const ROCKY_REPOMD_ASC: &[u8] = include_bytes!(
+        "../../fixtures/rpm/mirror/dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os/repodata/repomd.xml.asc"
+    );
+
+    /// The fixture pair (createrepo_c `repomd.xml`, detached armored signature made by gpg
+    /// with the fixture's test key: no real signed pair can be captured offline).
+    #[test]
+    fn detached_repomd_signature_verifies_over_the_exact_bytes() {
+        let kr = Keyring::from_bytes(RPM_TEST_KEY).unwrap();
+        let signer = verify_detached_bytes(&kr, ROCKY_REPOMD, ROCKY_REPOMD_ASC).unwrap();
+        // Made by the signing subkey, not the certify-only primary.
+        assert_ne!(signer, kr.fingerprints()[0]);
+        let mut tampered = ROCKY_REPOMD.to_vec();
+        tampered.push(b'\n');
+        let e = verify_detached_bytes(&kr, &tampered, ROCKY_REPOMD_ASC).unwrap_err();
+        assert!(matches!(e, VerifyError::BadSignature { .. }), "{e}");
+        let other = Keyring::from_bytes(RPM_UNKNOWN_KEY).unwrap();
+        let e = verify_detached_bytes(&other, ROCKY_REPOMD, ROCKY_REPOMD_ASC).unwrap_err();
+        assert!(matches!(e, VerifyError::UnknownKey { .. }), "{e}");
+        let e = verify_detached_bytes(&kr, ROCKY_REPOMD, b"not a signature").unwrap_err();
+        assert!(matches!(e, VerifyError::Malformed(_)), "{e}");
     }
 }

@@ -17,6 +17,26 @@
 //! for `repomd.xml` everywhere means the repository does not exist for this version:
 //! not-found. The first repository that answers is authoritative for what it carries.
 //!
+//! Signed metadata: Rocky Linux and AlmaLinux publish `repodata/repomd.xml.asc`, a detached
+//! armored OpenPGP signature over the exact bytes of `repomd.xml` by the release key; since
+//! repomd names the primary by digest, a verified repomd vouches for everything below it. A
+//! source checks it when it promises it (`signed_metadata = true`, as the catalog's Rocky and
+//! Alma entries do) or has a `keyring` of its own: then a missing `.asc` (404), a bad
+//! signature or one by a key outside the keyring is an integrity failure of that mirror,
+//! never a pass. The keys are the source's `keyring`, else the distro's release keys embedded
+//! in the crate ([`repomd_keyring`]), plus the config's `keyrings`. Repositories that do not
+//! sign repomd (Fedora, CentOS, Oracle, Amazon) are not asked for an `.asc`: a check that a
+//! mirror can pass by deleting a file would prove nothing. `verify_signatures = false` skips
+//! the check and says so in the notes.
+//!
+//! ```text
+//! $ curl -s https://dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os/repodata/repomd.xml.asc
+//! -----BEGIN PGP SIGNATURE-----
+//!
+//! iQIzBAABCAAdFiEEIcslauFvxUxuZSlJcC1CbTUNJ10FAmc...
+//! -----END PGP SIGNATURE-----
+//! ```
+//!
 //! `$elver` in a URL (vault point-release directories, `9.3` for an `el9_3` kernel) is
 //! expanded here, per identity; a kernel whose release names no point release is not-found
 //! for such a source, with that reason.
@@ -25,7 +45,7 @@ use async_trait::async_trait;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::{
     Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
@@ -35,8 +55,9 @@ use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
 use crate::error::ErrorKind;
 use crate::fetch::{FetchError, Hashers};
-use crate::identity::{KernelIdentity, PackageName};
+use crate::identity::{Distro, KernelIdentity, PackageName};
 use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
+use crate::metadata::openpgp::{self, Keyring};
 use crate::metadata::primary::{for_each_package, Compression, PrimaryPackage};
 use crate::metadata::repomd::parse_repomd;
 use crate::resolver::error_chain;
@@ -47,6 +68,48 @@ const PARSE_BUFFER: usize = 256 * 1024;
 /// How many other versions of the wanted package a not-found answer lists.
 const NEARBY_VERSIONS: usize = 5;
 
+/// Rocky Linux 8 release key (`RPM-GPG-KEY-Rocky-8`, "Rocky Linux Official Signing Key"),
+/// 7051C470A929F454CEBE37B715AF5DAC6D745A60. Provenance: `src/catalog/keys/README.md`.
+pub const ROCKY_8_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-8.asc");
+/// Rocky Linux 9 release key (2022), 21CB256AE16FC54C6E652949702D426D350D275D.
+pub const ROCKY_9_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-9.asc");
+/// Rocky Linux 10 release key, FC226859C0860BF0DDB95B085B106C736FEDFC85.
+pub const ROCKY_10_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-10.asc");
+/// AlmaLinux 8 keys: the 2023 key BC5EDDCADF502C077F1582882AE81E8ACED7258B and the
+/// retired 2021 key 5E9B8F5617B5066CE92057C3488FCF7C3ABB34F8 (older vault releases).
+pub const ALMALINUX_8_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-8.asc");
+/// AlmaLinux 9 key, BF18AC2876178908D6E71267D36CB86CB86B3716.
+pub const ALMALINUX_9_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-9.asc");
+/// AlmaLinux 10 key, EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572.
+pub const ALMALINUX_10_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-10.asc");
+
+/// The embedded release keys that sign a distro's `repomd.xml` (every major version's: a
+/// key of the same distro is as trusted for one repository as for another). Empty for
+/// distros that do not sign repomd.
+pub fn repomd_keyring(distro: Distro) -> Keyring {
+    let blobs: &[&[u8]] = match distro {
+        Distro::Rocky => &[ROCKY_8_KEY, ROCKY_9_KEY, ROCKY_10_KEY],
+        Distro::Almalinux => &[ALMALINUX_8_KEY, ALMALINUX_9_KEY, ALMALINUX_10_KEY],
+        _ => &[],
+    };
+    let mut kr = Keyring::new();
+    for b in blobs {
+        kr.extend(Keyring::from_bytes(b).expect("embedded keyring parses (unit-tested)"));
+    }
+    kr
+}
+
+/// What a repository's `repodata/repomd.xml.asc` is checked for.
+#[derive(Debug, Clone)]
+pub enum RepomdSignature {
+    /// The repository does not promise a signature: none is fetched.
+    NotChecked,
+    /// It promises one, but `verify_signatures = false`: not fetched, and a note says so.
+    Skipped,
+    /// It must be present and verify with one of these keys.
+    Required(Keyring),
+}
+
 /// A `dnf` source built from a catalog or config entry.
 #[derive(Debug)]
 pub struct DnfSource {
@@ -54,6 +117,11 @@ pub struct DnfSource {
     kind: SourceKind,
     base_url: Option<String>,
     mirrorlist: Option<String>,
+    /// `signed_metadata = true`, or a `keyring` of its own: repomd.xml.asc is mandatory.
+    signed: bool,
+    keyring_path: Option<PathBuf>,
+    distro: Distro,
+    keys: OnceLock<Result<Keyring, String>>,
 }
 
 /// Builds the source from a catalog or config entry.
@@ -78,8 +146,49 @@ impl DnfSource {
             kind: spec.kind(),
             base_url: c.base_url.as_deref().map(with_slash),
             mirrorlist: c.mirrorlist.clone(),
+            signed: c.signed_metadata == Some(true) || c.keyring.is_some(),
+            keyring_path: c.keyring.clone(),
+            distro: spec.target.distro,
+            keys: OnceLock::new(),
         })
     }
+
+    /// How this source treats `repomd.xml.asc` under `cx`.
+    fn repomd_signature(&self, cx: &Context) -> Result<RepomdSignature, SourceError> {
+        if !self.signed {
+            return Ok(RepomdSignature::NotChecked);
+        }
+        if !cx.verify_signatures {
+            return Ok(RepomdSignature::Skipped);
+        }
+        let mut kr = self
+            .keys
+            .get_or_init(|| match &self.keyring_path {
+                Some(p) => read_keyring(p),
+                None => Ok(repomd_keyring(self.distro)),
+            })
+            .clone()
+            .map_err(|detail| SourceError::Config { detail })?;
+        for p in &cx.extra_keyrings {
+            kr.extend(read_keyring(p).map_err(|detail| SourceError::Config { detail })?);
+        }
+        if kr.is_empty() {
+            return Err(SourceError::Config {
+                detail: format!(
+                    "source {} requires a signed repomd.xml (signed_metadata = true) but no key is embedded for distro {}: give it a `keyring`",
+                    self.id,
+                    self.distro.as_str()
+                ),
+            });
+        }
+        Ok(RepomdSignature::Required(kr))
+    }
+}
+
+fn read_keyring(path: &Path) -> Result<Keyring, String> {
+    let data =
+        std::fs::read(path).map_err(|e| format!("cannot read keyring {}: {e}", path.display()))?;
+    Keyring::from_bytes(&data).map_err(|e| format!("keyring {}: {e}", path.display()))
 }
 
 fn with_slash(u: &str) -> String {
@@ -139,12 +248,14 @@ impl HeaderSource for DnfSource {
             Some(m) => Some(expand_elver(m, id)?),
             None => None,
         };
-        locate_in_repo(
+        let signature = self.repomd_signature(cx)?;
+        locate_in_signed_repo(
             cx,
             &self.id,
             base.as_deref(),
             mirrorlist.as_deref(),
             &id.header_packages(),
+            &signature,
         )
         .await
         .map(Some)
@@ -164,13 +275,28 @@ enum MirrorOutcome {
 }
 
 /// Looks the packages up in one repository reachable through `base` and/or the mirrors of
-/// `mirrorlist`, trying each mirror in order until one answers. Shared with `amazon`.
+/// `mirrorlist`, trying each mirror in order until one answers. Shared with `amazon`, whose
+/// repositories do not sign repomd.xml.
 pub async fn locate_in_repo(
     cx: &Context,
     source: &SourceId,
     base: Option<&str>,
     mirrorlist: Option<&str>,
     wanted: &[PackageName],
+) -> Result<PackageSet, SourceError> {
+    let unsigned = RepomdSignature::NotChecked;
+    locate_in_signed_repo(cx, source, base, mirrorlist, wanted, &unsigned).await
+}
+
+/// [`locate_in_repo`] with every mirror's `repomd.xml` checked against `repomd.xml.asc` as
+/// `signature` says.
+pub async fn locate_in_signed_repo(
+    cx: &Context,
+    source: &SourceId,
+    base: Option<&str>,
+    mirrorlist: Option<&str>,
+    wanted: &[PackageName],
+    signature: &RepomdSignature,
 ) -> Result<PackageSet, SourceError> {
     let mut bases: Vec<String> = base.map(with_slash).into_iter().collect();
     let mut digests: Vec<Checksum> = Vec::new();
@@ -203,7 +329,7 @@ pub async fn locate_in_repo(
         }
         let b = bases[i].clone();
         i += 1;
-        match try_mirror(cx, source, &b, &digests, wanted).await {
+        match try_mirror(cx, source, &b, &digests, wanted, signature).await {
             MirrorOutcome::Found(mut packages, mut notes) => {
                 // Other known mirrors serve the same relative paths: offer them to the
                 // downloader as fallbacks.
@@ -326,6 +452,7 @@ async fn try_mirror(
     base: &str,
     metalink_digests: &[Checksum],
     wanted: &[PackageName],
+    signature: &RepomdSignature,
 ) -> MirrorOutcome {
     let repomd_url = format!("{base}repodata/repomd.xml");
     let body = match cx.fetcher.get_bytes(&repomd_url).await {
@@ -334,6 +461,12 @@ async fn try_mirror(
         Err(e) => return MirrorOutcome::Failed(e.into()),
     };
     let rewritten = cx.fetcher.rewrite(&repomd_url);
+    let mut notes = Vec::new();
+    match check_repomd_signature(cx, source, &repomd_url, &body, signature).await {
+        Ok(Some(note)) => notes.push(note),
+        Ok(None) => {}
+        Err(e) => return MirrorOutcome::Failed(e),
+    }
     if !metalink_digests.is_empty() {
         let ok = metalink_digests.iter().any(|want| {
             let mut h = Hashers::new(std::slice::from_ref(want));
@@ -408,7 +541,58 @@ async fn try_mirror(
             })
         }
     };
-    select(base, &candidates, wanted)
+    match select(base, &candidates, wanted) {
+        MirrorOutcome::Found(packages, more) => {
+            notes.extend(more);
+            MirrorOutcome::Found(packages, notes)
+        }
+        other => other,
+    }
+}
+
+/// Checks `repomd.xml.asc` over the exact `repomd` bytes as `signature` says: `Ok(Some(note))`
+/// when the check was skipped by configuration, `Err(Integrity)` when the promised signature
+/// is missing, malformed, bad or by a key outside the keyring.
+async fn check_repomd_signature(
+    cx: &Context,
+    source: &SourceId,
+    repomd_url: &str,
+    repomd: &[u8],
+    signature: &RepomdSignature,
+) -> Result<Option<String>, SourceError> {
+    let keys = match signature {
+        RepomdSignature::NotChecked => return Ok(None),
+        RepomdSignature::Skipped => {
+            return Ok(Some(format!(
+                "signature of {} (repomd.xml.asc) not checked: verify_signatures = false",
+                cx.fetcher.rewrite(repomd_url)
+            )))
+        }
+        RepomdSignature::Required(keys) => keys,
+    };
+    let asc_url = format!("{repomd_url}.asc");
+    let asc = match cx.fetcher.get_bytes(&asc_url).await {
+        Ok(b) => b,
+        Err(FetchError::NotFound { status, .. }) => {
+            return Err(SourceError::Integrity {
+                url: cx.fetcher.rewrite(&asc_url),
+                detail: format!(
+                    "the repository's repomd.xml must be signed (signed_metadata = true or a `keyring`) but its signature answers HTTP {status}"
+                ),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
+    match openpgp::verify_detached_bytes(keys, repomd, &asc) {
+        Ok(signer) => {
+            tracing::debug!(source = %source, url = %cx.fetcher.rewrite(repomd_url), %signer, "repomd.xml signature verified");
+            Ok(None)
+        }
+        Err(e) => Err(SourceError::Integrity {
+            url: cx.fetcher.rewrite(repomd_url),
+            detail: format!("repomd.xml.asc does not vouch for repomd.xml: {e}"),
+        }),
+    }
 }
 
 /// The primary file, verified: reused from the content-addressed metadata cache
@@ -728,7 +912,7 @@ mod tests {
             expand_elver("https://v/$elver/BaseOS/", &el94).unwrap(),
             "https://v/9.4/BaseOS/"
         );
-        let el9 = KernelIdentity::new("5.14.0-70.el9.x86_64", "x86_64", "rocky", "9").unwrap();
+        let el9 = KernelIdentity::new("5.14.0-11.el9.x86_64", "x86_64", "rocky", "9").unwrap();
         let e = expand_elver("https://v/$elver/BaseOS/", &el9).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("point release"), "{e}");
@@ -830,6 +1014,41 @@ mod tests {
                 "no {c} primary among the fixtures: {seen:?}"
             );
         }
+    }
+
+    #[test]
+    fn embedded_release_keys_have_the_published_fingerprints() {
+        let rocky = repomd_keyring(Distro::Rocky).fingerprints();
+        for fp in [
+            "7051C470A929F454CEBE37B715AF5DAC6D745A60",
+            "21CB256AE16FC54C6E652949702D426D350D275D",
+            "FC226859C0860BF0DDB95B085B106C736FEDFC85",
+        ] {
+            assert!(rocky.iter().any(|k| k == fp), "{fp} not in {rocky:?}");
+        }
+        let alma = repomd_keyring(Distro::Almalinux).fingerprints();
+        for fp in [
+            "5E9B8F5617B5066CE92057C3488FCF7C3ABB34F8",
+            "BC5EDDCADF502C077F1582882AE81E8ACED7258B",
+            "BF18AC2876178908D6E71267D36CB86CB86B3716",
+            "EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572",
+        ] {
+            assert!(alma.iter().any(|k| k == fp), "{fp} not in {alma:?}");
+        }
+        assert!(repomd_keyring(Distro::Fedora).is_empty());
+    }
+
+    /// The catalog promises a signature exactly where an embedded key can check it.
+    #[test]
+    fn catalog_signed_metadata_only_where_keys_are_embedded() {
+        let entries = crate::catalog::catalog_entries().unwrap();
+        let mut signed = 0;
+        for e in entries.iter().filter(|e| e.signed_metadata == Some(true)) {
+            let d = Distro::parse(e.distro.as_deref().unwrap()).unwrap();
+            assert!(!repomd_keyring(d).is_empty(), "{:?}", e.name);
+            signed += 1;
+        }
+        assert!(signed >= 12, "{signed}");
     }
 
     #[test]

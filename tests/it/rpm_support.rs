@@ -5,7 +5,7 @@
 
 use kheaders::config::MirrorRule;
 use kheaders::resolver::ResolverBuilder;
-use kheaders::Resolver;
+use kheaders::{Config, Resolver};
 use sha2::Digest;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -52,11 +52,28 @@ pub fn upstream_hosts() -> BTreeSet<String> {
     hosts
 }
 
+/// The public half of the test key that signs the Rocky and Alma fixture repomd.xml
+/// (fixtures/rpm/sign-repomd.sh).
+pub fn rpm_test_keyring() -> PathBuf {
+    fixture("rpm/keys/test-repo.asc")
+}
+
+/// A config trusting the fixture test key in addition to the embedded distro keys (a caller
+/// replacing the config with its own adds `keyrings` itself where it needs them).
+pub fn trusting_config() -> Config {
+    Config {
+        keyrings: vec![rpm_test_keyring()],
+        ..Config::default()
+    }
+}
+
 /// A resolver whose every upstream host (http and https) is rewritten to
 /// `http://127.0.0.1:PORT/<host>`, so the catalog chains run against the fixture mirror and
-/// nothing can reach the internet.
+/// nothing can reach the internet. It trusts the fixture test key ([`trusting_config`]).
 pub fn loopback_builder(srv: &TestServer, cache: &std::path::Path) -> ResolverBuilder {
-    let mut b = Resolver::builder().cache_dir(cache);
+    let mut b = Resolver::builder()
+        .cache_dir(cache)
+        .config(trusting_config());
     for h in upstream_hosts() {
         for scheme in ["https", "http"] {
             b = b.mirror(MirrorRule {
