@@ -20,6 +20,7 @@ mod server_selftest;
 mod rpm_catalog;
 mod rpm_dnf;
 mod rpm_koji;
+mod rpm_signature;
 mod rpm_support;
 mod rpm_url_template;
 mod unpack_hostile;
