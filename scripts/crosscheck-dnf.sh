@@ -7,6 +7,9 @@
 #   kheaders resolve RELEASE --distro D --distro-version V --config F --no-default-sources --dry-run --json
 # They must agree on name, epoch:version-release, arch and package URL; kheaders' sha256 must
 # equal the served file's. A kernel the repository does not carry must be absent for both.
+# Then the signed repomd.xml of the Rocky and Alma fixtures: dnf with repo_gpgcheck=1 and
+# kheaders with a source `keyring` must both accept the test key's signature
+# (fixtures/rpm/keys/test-repo.asc) and both reject it under another key (unknown.asc).
 #
 # Needs: dnf, python3, cargo. Usage: scripts/crosscheck-dnf.sh   (exit 0 = all agree)
 # KHEADERS=/path/to/kheaders uses that binary instead of building one.
@@ -105,6 +108,47 @@ PY
     echo "[$n] $release ($repo): $verdict"
     case "$verdict" in AGREE*) ;; *) fail=1; sed 's/^/    kheaders: /' "$WORK/k-$n.err" | tail -5; sed 's/^/    dnf: /' "$WORK/dnf-$n.err" | tail -5 ;; esac
 done
+# --- repomd.xml.asc: repo path | release | distro | version
+SIGNED=(
+"dl.rockylinux.org/pub/rocky/9/AppStream/x86_64/os|5.14.0-503.14.1.el9_5.x86_64|rocky|9"
+"vault.almalinux.org/9.3/AppStream/x86_64/os|5.14.0-362.8.1.el9_3.x86_64|almalinux|9"
+)
+for c in "${SIGNED[@]}"; do
+    IFS='|' read -r repo release distro ver <<<"$c"
+    url="http://127.0.0.1:$PORT/$repo/"
+    for key in test-repo unknown; do
+        n=$((n + 1))
+        keyfile="$ROOT/fixtures/rpm/keys/$key.asc"
+        # -y imports the key dnf is given (what `gpgkey=` in a .repo file does).
+        dnf_out=$(dnf -q -y --setopt=reposdir=/dev/null --setopt=cachedir="$WORK/dnf-$n" \
+            --setopt=skip_if_unavailable=False --releasever="$ver" --repofrompath=t,"$url" --repo=t \
+            --setopt=t.repo_gpgcheck=1 --setopt=t.gpgkey="file://$keyfile" \
+            repoquery --qf '%{name}' kernel-devel 2>"$WORK/dnf-$n.err" || true)
+        dnf_ok=no
+        grep -qx kernel-devel <<<"$dnf_out" && dnf_ok=yes
+        printf '[[source]]\nkind = "dnf"\nname = "signed"\nbase_url = "%s"\nkeyring = "%s"\n' \
+            "$url" "$keyfile" >"$WORK/k-$n.toml"
+        set +e
+        "$KHEADERS" resolve "$release" --distro "$distro" --distro-version "$ver" --arch x86_64 \
+            --config "$WORK/k-$n.toml" --no-default-sources --dry-run --json \
+            --cache-dir "$WORK/cache-$n" >"$WORK/k-$n.json" 2>"$WORK/k-$n.err"
+        rc=$?
+        set -e
+        # Accepted is exit 0; rejected must be the integrity exit code (4), nothing else.
+        case "$rc" in 0) kh_ok=yes ;; 4) kh_ok=no ;; *) kh_ok="exit-$rc" ;; esac
+        want=yes
+        [ "$key" = unknown ] && want=no
+        if [ "$dnf_ok" = "$want" ] && [ "$kh_ok" = "$want" ]; then
+            echo "[$n] repomd.xml.asc of $repo under $key.asc: AGREE (accepted: $want)"
+        else
+            fail=1
+            echo "[$n] repomd.xml.asc of $repo under $key.asc: DIFFER dnf=$dnf_ok kheaders=$kh_ok (expected $want)"
+            sed 's/^/    kheaders: /' "$WORK/k-$n.err" | tail -5
+            sed 's/^/    dnf: /' "$WORK/dnf-$n.err" | tail -5
+        fi
+    done
+done
+
 if [ "$fail" = 0 ]; then
     echo "dnf and kheaders agree on all $n cases"
 else
