@@ -236,3 +236,28 @@ async fn verify_signatures_false_skips_the_check_with_a_note() {
         r.notes
     );
 }
+
+#[tokio::test]
+async fn promised_signature_without_any_key_is_a_config_error() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cache = tempfile::tempdir().unwrap();
+    // No key is embedded for Fedora and none is configured: nothing could verify it.
+    let cfg = Config::parse(
+        &format!(
+            "[[source]]\nkind = \"dnf\"\nname = \"promised\"\nbase_url = \"{FEDORA_ARCHIVE_UPSTREAM}\"\nsigned_metadata = true\n"
+        ),
+        "test",
+    )
+    .unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(cfg)
+        .build()
+        .unwrap();
+    let fedora = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
+    let e = resolver.locate(&fedora).await.unwrap_err();
+    let a = &e.resolution().unwrap().attempts[0];
+    assert_eq!(a.error_kind, Some(ErrorKind::Config), "{a:?}");
+    assert!(a.detail.contains("give it a `keyring`"), "{}", a.detail);
+    assert_eq!(srv.total_hits(), 0);
+}
