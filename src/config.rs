@@ -168,11 +168,43 @@ pub struct SourceConfig {
     /// url-template: URL templates with `{release}`, `{name}`, ... placeholders.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates: Option<Vec<String>>,
-    /// dnf: the repository publishes `repodata/repomd.xml.asc` (Rocky Linux, AlmaLinux do;
-    /// Fedora, CentOS Stream, Oracle and Amazon do not). `true` makes the signature
-    /// mandatory: a missing, bad or unknown-key signature is an integrity failure.
+    /// dnf: whether the repository signs `repodata/repomd.xml` with a detached
+    /// `repomd.xml.asc` (Rocky Linux and AlmaLinux sign; Fedora, CentOS Stream, Oracle and
+    /// Amazon do not). `true`: the signature is mandatory, a missing, bad or unknown-key
+    /// signature is an integrity failure. `"if-published"`: a published signature must
+    /// verify (bad or unknown key is an integrity failure), a missing one is reported in the
+    /// resolution's notes. `false` (the default without a `keyring`): not asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signed_metadata: Option<bool>,
+    pub signed_metadata: Option<SignedMetadata>,
+}
+
+/// The `signed_metadata` setting of a dnf source: `true`, `false` or `"if-published"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SignedMetadata {
+    /// `true` / `false`.
+    Flag(bool),
+    /// `"if-published"`.
+    Mode(SignedMode),
+}
+
+/// The string forms of [`SignedMetadata`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignedMode {
+    /// Verify a published `repomd.xml.asc`; note a missing one.
+    IfPublished,
+}
+
+impl SignedMetadata {
+    /// Whether a signature is mandatory.
+    pub fn required(self) -> bool {
+        self == SignedMetadata::Flag(true)
+    }
+    /// Whether a published signature is checked at all.
+    pub fn checked(self) -> bool {
+        self != SignedMetadata::Flag(false)
+    }
 }
 
 impl SourceConfig {
@@ -431,6 +463,23 @@ impl MirrorMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signed_metadata_takes_a_flag_or_if_published() {
+        let parse = |v: &str| {
+            Config::parse(
+                &format!(
+                    "[[source]]\nkind = \"dnf\"\nbase_url = \"http://x/\"\nsigned_metadata = {v}\n"
+                ),
+                "t",
+            )
+        };
+        let m = |v: &str| parse(v).unwrap().source[0].signed_metadata.unwrap();
+        assert!(m("true").required());
+        assert!(!m("false").checked());
+        assert!(m("\"if-published\"").checked() && !m("\"if-published\"").required());
+        assert!(parse("\"sometimes\"").is_err());
+    }
 
     #[test]
     fn unknown_keys_are_named() {

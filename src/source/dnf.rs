@@ -108,6 +108,8 @@ pub enum RepomdSignature {
     Skipped,
     /// It must be present and verify with one of these keys.
     Required(Keyring),
+    /// When published it must verify with one of these keys; a missing one is noted.
+    IfPublished(Keyring),
 }
 
 /// A `dnf` source built from a catalog or config entry.
@@ -119,6 +121,8 @@ pub struct DnfSource {
     mirrorlist: Option<String>,
     /// `signed_metadata = true`, or a `keyring` of its own: repomd.xml.asc is mandatory.
     signed: bool,
+    /// `signed_metadata = "if-published"`: checked when the repository publishes it.
+    if_published: bool,
     keyring_path: Option<PathBuf>,
     distro: Distro,
     keys: OnceLock<Result<Keyring, String>>,
@@ -146,7 +150,11 @@ impl DnfSource {
             kind: spec.kind(),
             base_url: c.base_url.as_deref().map(with_slash),
             mirrorlist: c.mirrorlist.clone(),
-            signed: c.signed_metadata == Some(true) || c.keyring.is_some(),
+            signed: c.signed_metadata.is_some_and(|m| m.required())
+                || (c.keyring.is_some() && c.signed_metadata.is_none_or(|m| m.checked())),
+            if_published: c
+                .signed_metadata
+                .is_some_and(|m| m.checked() && !m.required()),
             keyring_path: c.keyring.clone(),
             distro: spec.target.distro,
             keys: OnceLock::new(),
@@ -155,7 +163,7 @@ impl DnfSource {
 
     /// How this source treats `repomd.xml.asc` under `cx`.
     fn repomd_signature(&self, cx: &Context) -> Result<RepomdSignature, SourceError> {
-        if !self.signed {
+        if !self.signed && !self.if_published {
             return Ok(RepomdSignature::NotChecked);
         }
         if !cx.verify_signatures {
@@ -181,7 +189,11 @@ impl DnfSource {
                 ),
             });
         }
-        Ok(RepomdSignature::Required(kr))
+        if self.signed {
+            Ok(RepomdSignature::Required(kr))
+        } else {
+            Ok(RepomdSignature::IfPublished(kr))
+        }
     }
 }
 
@@ -568,11 +580,19 @@ async fn check_repomd_signature(
                 cx.fetcher.rewrite(repomd_url)
             )))
         }
-        RepomdSignature::Required(keys) => keys,
+        RepomdSignature::Required(keys) | RepomdSignature::IfPublished(keys) => keys,
     };
     let asc_url = format!("{repomd_url}.asc");
     let asc = match cx.fetcher.get_bytes(&asc_url).await {
         Ok(b) => b,
+        Err(FetchError::NotFound { status, .. })
+            if matches!(signature, RepomdSignature::IfPublished(_)) =>
+        {
+            return Ok(Some(format!(
+                "{} does not publish repomd.xml.asc (HTTP {status}): its metadata is trusted through the repomd.xml checksums only",
+                cx.fetcher.rewrite(repomd_url)
+            )))
+        }
         Err(FetchError::NotFound { status, .. }) => {
             return Err(SourceError::Integrity {
                 url: cx.fetcher.rewrite(&asc_url),
@@ -1043,7 +1063,10 @@ mod tests {
     fn catalog_signed_metadata_only_where_keys_are_embedded() {
         let entries = crate::catalog::catalog_entries().unwrap();
         let mut signed = 0;
-        for e in entries.iter().filter(|e| e.signed_metadata == Some(true)) {
+        for e in entries
+            .iter()
+            .filter(|e| e.signed_metadata.is_some_and(|m| m.checked()))
+        {
             let d = Distro::parse(e.distro.as_deref().unwrap()).unwrap();
             assert!(!repomd_keyring(d).is_empty(), "{:?}", e.name);
             signed += 1;

@@ -146,11 +146,36 @@ async fn signature_by_an_unknown_key_is_an_integrity_failure() {
 }
 
 #[tokio::test]
-async fn missing_signature_where_promised_is_an_integrity_failure() {
+async fn catalog_repository_without_a_published_signature_is_noted_not_refused() {
     let srv = TestServer::serve_dir(mirror_root()).await;
     serve_exact(&srv, asc(), || Reply::status(404));
     let cache = tempfile::tempdir().unwrap();
     let resolver = loopback_builder(&srv, cache.path()).build().unwrap();
+    let r = resolver.locate(&rocky_current()).await.unwrap();
+    assert_eq!(r.source.as_deref(), Some("dnf:rocky-appstream"));
+    assert!(
+        r.notes
+            .iter()
+            .any(|n| n.contains("does not publish repomd.xml.asc")),
+        "{:?}",
+        r.notes
+    );
+    assert_eq!(srv.hits(&asc()), 1);
+}
+
+#[tokio::test]
+async fn missing_signature_where_promised_is_an_integrity_failure() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    serve_exact(&srv, asc(), || Reply::status(404));
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = loopback_builder(&srv, cache.path())
+        .no_default_sources(true)
+        .config(one_source(
+            "signed_metadata = true\n",
+            vec![rpm_test_keyring()],
+        ))
+        .build()
+        .unwrap();
     let e = resolver.locate(&rocky_current()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     let a = &e.resolution().unwrap().attempts[0];
