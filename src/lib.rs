@@ -24,6 +24,7 @@
 //! [`unpack`] (a relocatable tree), [`metadata`] (pure parsers of the remote formats).
 
 pub mod catalog;
+pub mod compression;
 pub mod config;
 pub mod error;
 pub mod fetch;

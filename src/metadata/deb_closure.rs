@@ -55,6 +55,26 @@ pub enum ClosureError {
     },
 }
 
+/// A dependency group with no kernel package in it, as the toolchain requirement it names:
+/// `linux-compiler-gcc-12-x86 (= 6.1.76-1)` → `gcc-12`, reported `via` the package that
+/// asked for it.
+pub fn toolchain_requirement(group: &[Relation], by_name: &str, by_version: &str) -> Requirement {
+    let name = group
+        .iter()
+        .map(|r| requirement_name(&r.name))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let via = format!(
+        "{} (via {by_name} {by_version})",
+        group
+            .iter()
+            .map(Relation::to_string)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+    Requirement { name, via }
+}
+
 /// Whether a package is part of a kernel headers closure (fetched), as opposed to a
 /// toolchain or library requirement (reported).
 pub fn is_kernel_package(name: &str) -> bool {
@@ -159,23 +179,9 @@ pub fn resolve(
                 continue;
             }
             if !group.iter().any(|r| is_kernel_package(&r.name)) {
-                let name = group
-                    .iter()
-                    .map(|r| requirement_name(&r.name))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                let via = format!(
-                    "{} (via {} {})",
-                    group
-                        .iter()
-                        .map(Relation::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" | "),
-                    p.name,
-                    p.version
-                );
-                if !requirements.iter().any(|r| r.name == name) {
-                    requirements.push(Requirement { name, via });
+                let req = toolchain_requirement(&group, &p.name, &p.version);
+                if !requirements.iter().any(|r| r.name == req.name) {
+                    requirements.push(req);
                 }
                 continue;
             }

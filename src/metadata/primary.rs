@@ -46,39 +46,7 @@ pub enum PrimaryError {
     Count { declared: u64, found: u64 },
 }
 
-/// The compression of a metadata file, told by its first bytes (names lie: mirrors and
-/// proxies rename and recompress).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Xz,
-    Zstd,
-    Bzip2,
-}
-
-impl Compression {
-    /// Detects the compression from the first bytes of a file (at least 6 for xz).
-    ///
-    /// ```
-    /// use kheaders::metadata::primary::Compression;
-    /// assert_eq!(Compression::detect(&[0x28, 0xb5, 0x2f, 0xfd, 0, 0]), Compression::Zstd);
-    /// assert_eq!(Compression::detect(b"<?xml version"), Compression::None);
-    /// ```
-    pub fn detect(magic: &[u8]) -> Compression {
-        if magic.starts_with(&[0x1f, 0x8b]) {
-            Compression::Gzip
-        } else if magic.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-            Compression::Xz
-        } else if magic.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Compression::Zstd
-        } else if magic.starts_with(b"BZh") {
-            Compression::Bzip2
-        } else {
-            Compression::None
-        }
-    }
-}
+pub use crate::compression::Compression;
 
 /// The fields of one `<package>` that locating a package needs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -34,6 +34,7 @@ use super::{
     SourceId, SourceKind,
 };
 use crate::catalog::SourceSpec;
+use crate::compression::Compression;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::{Distro, KernelIdentity};
@@ -64,16 +65,9 @@ const SCAN_CHUNK: usize = 1 << 20;
 /// The index variants tried per component, best first (smallest download first).
 const PACKAGES_VARIANTS: &[(&str, Compression)] = &[
     ("Packages.xz", Compression::Xz),
-    ("Packages.gz", Compression::Gz),
+    ("Packages.gz", Compression::Gzip),
     ("Packages", Compression::None),
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Compression {
-    Xz,
-    Gz,
-    None,
-}
 
 /// The embedded keys for a distro.
 pub fn distro_keyring(distro: Distro) -> Keyring {
@@ -441,11 +435,9 @@ fn scan_file(
 ) -> Result<Vec<crate::metadata::packages::BinaryPackage>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let file = std::io::BufReader::new(file);
-    let mut reader: Box<dyn Read> = match comp {
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(file)),
-        Compression::Gz => Box::new(flate2::read::MultiGzDecoder::new(file)),
-        Compression::None => Box::new(file),
-    };
+    let mut reader = comp
+        .decoder(file)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut scanner = PackagesScanner::new(|name: &str| name.starts_with("linux-"));
     let mut buf = vec![0u8; SCAN_CHUNK];
     loop {

@@ -26,15 +26,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, Requirement,
-    SourceError, SourceId, SourceKind,
+    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
+    SourceId, SourceKind,
 };
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
 use crate::metadata::deb822::Paragraph;
-use crate::metadata::deb_closure::{cmp_versions, is_kernel_package, requirement_name};
+use crate::metadata::deb_closure::{cmp_versions, is_kernel_package, toolchain_requirement};
 use crate::metadata::debcontrol::control_from_deb;
 use crate::metadata::depends::parse_depends;
 use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVersion};
@@ -277,21 +277,7 @@ impl HeaderSource for DebianSnapshot {
         let mut requirements = Vec::new();
         for group in groups {
             if !group.iter().any(|r| is_kernel_package(&r.name)) {
-                let name = group
-                    .iter()
-                    .map(|r| requirement_name(&r.name))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                let via = format!(
-                    "{} (via {root} {})",
-                    group
-                        .iter()
-                        .map(|r| r.to_string())
-                        .collect::<Vec<_>>()
-                        .join(" | "),
-                    chosen.binary_version
-                );
-                requirements.push(Requirement { name, via });
+                requirements.push(toolchain_requirement(&group, &root, &chosen.binary_version));
                 continue;
             }
             let mut picked = None;

@@ -58,7 +58,7 @@ use crate::fetch::{FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
 use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
 use crate::metadata::openpgp::{self, Keyring};
-use crate::metadata::primary::{for_each_package, Compression, PrimaryPackage};
+use crate::metadata::primary::{for_each_package, PrimaryPackage};
 use crate::metadata::repomd::parse_repomd;
 use crate::resolver::error_chain;
 
@@ -773,26 +773,7 @@ impl<R: Read> Read for HashingReader<R> {
 
 /// Opens a downloaded metadata file through the decompressor its magic bytes name.
 pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
-    let mut f = std::fs::File::open(path)?;
-    let mut magic = [0u8; 6];
-    let mut got = 0;
-    while got < magic.len() {
-        let n = f.read(&mut magic[got..])?;
-        if n == 0 {
-            break;
-        }
-        got += n;
-    }
-    let f = std::fs::File::open(path)?;
-    Ok(match Compression::detect(&magic[..got]) {
-        Compression::None => Box::new(f),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(f))),
-        Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(BufReader::new(
-            f,
-        ))),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(f)?),
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(BufReader::new(f))),
-    })
+    crate::compression::open_decompressed(path)
 }
 
 /// Streams the verified primary file through its decompressor into the parser, collecting
@@ -999,7 +980,10 @@ mod tests {
                 .unwrap()
                 .read_exact(&mut magic)
                 .unwrap();
-            seen.insert(format!("{:?}", Compression::detect(&magic)));
+            seen.insert(format!(
+                "{:?}",
+                crate::compression::Compression::detect(&magic)
+            ));
             let all: HashSet<String> = HashSet::new();
             let mut entries = Vec::new();
             for_each_package(

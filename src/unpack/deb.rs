@@ -15,9 +15,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
-use super::rpm::Compression;
 use super::writer::Writer;
 use super::UnpackError;
+use crate::compression::Compression;
 use crate::source::PackageRef;
 
 /// Largest `control` file read (real ones are a few KB).

@@ -19,51 +19,14 @@ use crate::source::PackageRef;
 /// Largest symlink target read from a payload (Linux `PATH_MAX`).
 const MAX_LINK_TARGET: u32 = 4096;
 
-/// Payload compression, told by the header and confirmed by the payload's first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    None,
-    Gzip,
-    Xz,
-    Zstd,
-    Bzip2,
-}
+pub use crate::compression::Compression;
 
-impl Compression {
-    /// Detects the compression from the first bytes of a stream.
-    ///
-    /// | format | magic |
-    /// |---|---|
-    /// | gzip | `1f 8b` |
-    /// | xz | `fd 37 7a 58 5a 00` (`\xfd7zXZ\0`) |
-    /// | zstd | `28 b5 2f fd` |
-    /// | bzip2 | `42 5a 68` (`BZh`) |
-    /// | none (newc cpio) | `30 37 30 37 30` (`07070`) |
-    pub fn sniff(head: &[u8]) -> Option<Compression> {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            Some(Compression::Gzip)
-        } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-            Some(Compression::Xz)
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Some(Compression::Zstd)
-        } else if head.starts_with(b"BZh") {
-            Some(Compression::Bzip2)
-        } else if head.starts_with(b"07070") {
-            Some(Compression::None)
-        } else {
-            None
-        }
-    }
-
-    /// Wraps `r` in the matching streaming decoder.
-    pub fn decoder<'a, R: Read + 'a>(self, r: R) -> io::Result<Box<dyn Read + 'a>> {
-        Ok(match self {
-            Compression::None => Box::new(r),
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(r)),
-            Compression::Xz => Box::new(liblzma::read::XzDecoder::new_multi_decoder(r)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(r)?),
-            Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
-        })
+/// The payload's compression from its first bytes: a known compressor, or `None` for a raw
+/// newc cpio (`07070`); anything else is not a payload we can read.
+fn sniff_payload(head: &[u8]) -> Option<Compression> {
+    match Compression::detect(head) {
+        Compression::None if !head.starts_with(b"07070") => None,
+        c => Some(c),
     }
 }
 
@@ -205,7 +168,7 @@ pub fn unpack(path: &Path, w: &mut Writer) -> Result<(), UnpackError> {
     let declared = meta
         .get_payload_compressor()
         .map_err(|e| malformed(path, format!("unknown payload compressor: {e}")))?;
-    let sniffed = Compression::sniff(&head).ok_or_else(|| {
+    let sniffed = sniff_payload(&head).ok_or_else(|| {
         malformed(
             path,
             format!(
