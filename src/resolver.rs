@@ -345,8 +345,18 @@ impl Resolver {
         }
     }
 
-    /// Locates the packages (metadata only; nothing is downloaded but metadata).
+    /// Locates the packages (metadata only; nothing is downloaded but metadata). An identity
+    /// already resolved and verified is answered from the resolution cache, as
+    /// [`Resolver::resolve_headers`] would, with zero network requests.
     pub async fn locate(&self, id: &KernelIdentity) -> Result<Resolution, Error> {
+        if self.resolution_cache {
+            if let Some(hit) = self
+                .cached_resolution(id, &id.cache_key(), Instant::now())
+                .await
+            {
+                return Ok(hit.resolution);
+            }
+        }
         self.run_chain(id, false).await.map(|(r, _)| r)
     }
 

@@ -181,6 +181,11 @@ async fn resolved_identity_is_answered_from_cache_with_zero_requests() {
         "zero network requests for a cached identity"
     );
     assert_eq!(src.calls(), 1, "the chain did not run again");
+    // Locating (a dry run) a resolved identity is answered from the cache too.
+    let plan = r2.locate(&id).await.unwrap();
+    assert_eq!(plan.packages, first.resolution.packages);
+    assert_eq!(srv.total_hits(), requests);
+    assert_eq!(src.calls(), 1);
     assert_eq!(again.packages, first.packages);
     assert_eq!(third.packages, first.packages);
     assert_eq!(
