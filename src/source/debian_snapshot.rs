@@ -25,6 +25,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::deb_common::read_root_closure;
 use super::{
     Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
     SourceId, SourceKind,
@@ -33,10 +34,7 @@ use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
-use crate::metadata::deb822::Paragraph;
-use crate::metadata::deb_closure::{cmp_versions, is_kernel_package, toolchain_requirement};
-use crate::metadata::debcontrol::control_from_deb;
-use crate::metadata::depends::parse_depends;
+use crate::metadata::deb_closure::{cmp_versions, is_kernel_package};
 use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVersion};
 
 /// The public service.
@@ -226,60 +224,11 @@ impl HeaderSource for DebianSnapshot {
         // (verified by its SHA-1 file id and size; it lands in the package cache, and its
         // sha256 is added so the later download is a cache hit).
         let mut root_ref = root_ref;
-        let local = {
-            let _one_at_a_time = self.lock.lock().await;
-            cx.fetcher.download(&root_ref).await
-        }
-        .map_err(|e| match e {
-            FetchError::Integrity { url, what, expected, actual } => SourceError::Integrity {
-                url,
-                detail: format!("{what} mismatch against the snapshot file id: expected {expected}, got {actual}"),
-            },
-            e => SourceError::Fetch(e),
-        })?;
-        root_ref
-            .expected
-            .checksums
-            .push(Checksum::sha256(&local.sha256));
-        let shown = local.url.clone();
-        let deb = tokio::fs::read(&local.path).await.map_err(|e| {
-            SourceError::Fetch(FetchError::Io {
-                path: local.path.clone(),
-                source: e,
-            })
-        })?;
-        let control = control_from_deb(&deb).map_err(|d| SourceError::Metadata {
-            url: shown.clone(),
-            detail: d,
-        })?;
-        let para = Paragraph::new(control.as_bytes());
-        for (field, want) in [
-            ("Package", root.as_str()),
-            ("Version", chosen.binary_version.as_str()),
-        ] {
-            if para.get(field) != Some(want) {
-                return Err(SourceError::Integrity {
-                    url: shown.clone(),
-                    detail: format!(
-                        "the package's control says {field}: {:?}, expected {want}",
-                        para.get(field)
-                    ),
-                });
-            }
-        }
-        let groups = parse_depends(para.get("Depends").unwrap_or("")).map_err(|d| {
-            SourceError::Metadata {
-                url: shown.clone(),
-                detail: format!("Depends: {d}"),
-            }
-        })?;
+        let closure =
+            read_root_closure(cx, &self.lock, &mut root_ref, "the snapshot file id").await?;
         let mut packages = vec![root_ref];
-        let mut requirements = Vec::new();
-        for group in groups {
-            if !group.iter().any(|r| is_kernel_package(&r.name)) {
-                requirements.push(toolchain_requirement(&group, &root, &chosen.binary_version));
-                continue;
-            }
+        let requirements = closure.requirements;
+        for group in closure.kernel {
             let mut picked = None;
             for rel in group.iter().filter(|r| is_kernel_package(&r.name)) {
                 let versions = self.versions(cx, &rel.name).await?.unwrap_or_default();

@@ -7,15 +7,26 @@
 //! 2. `GET <self_link>?ws.op=binaryFileUrls&include_meta=true` gives the `.deb` URL with its
 //!    size and sha256.
 //!
-//! **Closure.** Launchpad publications carry no `Depends`. Ubuntu's kernel packaging fixes
-//! it: `linux-headers-<abi>-<flavour>` depends on `<source>-headers-<abi>` with no version
-//! (`linux-headers-5.15.0-30`, `linux-aws-headers-5.15.0-1010`,
-//! `linux-hwe-6.8-headers-6.8.0-40`), built from the same source upload; that upload's
-//! version is required, as `apt` prefers it.
+//! **Closure.** Launchpad publications carry no `Depends`, so the closure is read from the
+//! root package itself, as for `debian-snapshot` ([`super::deb_common`]): its `.deb` is
+//! downloaded during `locate` (verified by the sha256 and size `binaryFileUrls` gives, into
+//! the package cache), its control must name the package, version and arch asked for, and
+//! its `Depends` are followed like `apt` does:
+//!
+//! ```text
+//! Depends: linux-headers-5.15.0-30, libc6 (>= 2.34), libelf1 (>= 0.142), libssl3 (>= 3.0.0)
+//! ```
+//!
+//! kernel packages (`linux-headers-5.15.0-30`, `linux-aws-headers-5.15.0-1010`, usually
+//! `Architecture: all`) are looked up with `getPublishedBinaries` on the same
+//! distro_arch_series and must satisfy the version constraint, the same source upload
+//! preferred, else the highest; the rest (`libc6`, `libssl3`) are reported as requirements.
+//! A kernel dependency Launchpad does not publish makes the identity not found, naming it.
 
 use async_trait::async_trait;
 use std::sync::Arc;
 
+use super::deb_common::read_root_closure;
 use super::debian_snapshot::polite_get;
 use super::{
     Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
@@ -25,7 +36,7 @@ use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
-use crate::metadata::deb_closure::cmp_versions;
+use crate::metadata::deb_closure::{cmp_versions, is_kernel_package};
 use crate::metadata::launchpad::{parse_binary_files, parse_publications, BinaryPublication};
 
 /// The public web service root.
@@ -181,9 +192,9 @@ impl HeaderSource for Launchpad {
         cx: &Context,
         id: &KernelIdentity,
     ) -> Result<Option<PackageSet>, SourceError> {
-        let Some(u) = id.ubuntu() else {
+        if id.ubuntu().is_none() {
             return Ok(None);
-        };
+        }
         let Some(codename) = id.codename() else {
             return Ok(None);
         };
@@ -214,39 +225,72 @@ impl HeaderSource for Launchpad {
                 vs.join(", ")
             ));
         }
-        let source = best
-            .source_package_name
-            .clone()
-            .unwrap_or_else(|| "linux".to_string());
+        let source = best.source_package_name.as_deref();
         let upload = best
             .source_package_version
-            .clone()
-            .unwrap_or_else(|| best.binary_package_version.clone());
-        let dep = format!("{source}-headers-{}-{}", u.upstream, u.abi);
-        let deps = self.publications(cx, codename, debarch, &dep, None).await?;
-        let dep_pub = deps
-            .iter()
-            .filter(|p| {
-                p.source_package_version.as_deref().unwrap_or(&p.binary_package_version) == upload
-            })
-            .max_by_key(|p| p.status.as_deref() == Some("Published"))
-            .ok_or_else(|| {
-                self.malformed(
-                    cx,
-                    &self.base_url,
-                    format!("{root} {} needs {dep} from the same upload {upload}, which Launchpad does not list for {codename}/{debarch}", best.binary_package_version),
-                )
-            })?;
-        let packages = vec![
-            self.package(cx, best).await?,
-            self.package(cx, dep_pub).await?,
-        ];
+            .as_deref()
+            .unwrap_or(&best.binary_package_version);
+        // The closure comes from the root package's own control file: download it now
+        // (verified by the sha256 and size Launchpad gives; it lands in the package cache,
+        // so the later download is a cache hit).
+        let mut root_ref = self.package(cx, best).await?;
+        let closure =
+            read_root_closure(cx, &self.lock, &mut root_ref, "Launchpad's binaryFileUrls").await?;
+        let mut packages = vec![root_ref];
+        for group in &closure.kernel {
+            let mut picked = None;
+            for rel in group.iter().filter(|r| is_kernel_package(&r.name)) {
+                let pubs = self
+                    .publications(cx, codename, debarch, &rel.name, None)
+                    .await?;
+                // apt's choice: a version the constraint allows, from the same source
+                // upload when there is one, else the highest; among duplicate publications
+                // of one version (pockets), a live one.
+                let rank = |p: &BinaryPublication| {
+                    let same = p.source_package_name.as_deref() == source
+                        && p.source_package_version.as_deref() == Some(upload);
+                    let live = match p.status.as_deref() {
+                        Some("Published") => 2,
+                        Some("Superseded") => 1,
+                        _ => 0,
+                    };
+                    (same, live)
+                };
+                picked = pubs
+                    .iter()
+                    .filter(|p| rel.satisfied_by(&p.binary_package_version))
+                    .max_by(|a, b| {
+                        let (sa, la) = rank(a);
+                        let (sb, lb) = rank(b);
+                        sa.cmp(&sb)
+                            .then_with(|| {
+                                cmp_versions(&a.binary_package_version, &b.binary_package_version)
+                            })
+                            .then(la.cmp(&lb))
+                    })
+                    .cloned();
+                if picked.is_some() {
+                    break;
+                }
+            }
+            let Some(p) = picked else {
+                return Err(SourceError::NotFound {
+                    detail: format!(
+                        "{root} {} depends on `{}`, which Launchpad does not publish for {codename}/{debarch}",
+                        best.binary_package_version,
+                        group.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" | ")
+                    ),
+                });
+            };
+            packages.push(self.package(cx, &p).await?);
+        }
         notes.push(format!(
-            "closure from Ubuntu kernel package naming ({root} → {dep}); Launchpad publications carry no Depends"
+            "closure read from the control file of {root} {} at {} (Launchpad publications carry no Depends)",
+            best.binary_package_version, closure.url
         ));
         Ok(Some(PackageSet {
             packages,
-            requirements: Vec::new(),
+            requirements: closure.requirements,
             notes,
         }))
     }

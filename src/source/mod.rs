@@ -16,6 +16,7 @@ use crate::identity::KernelIdentity;
 
 pub mod amazon;
 pub mod apt;
+pub mod deb_common;
 pub mod debian_snapshot;
 pub mod dnf;
 pub mod koji;

@@ -21,6 +21,9 @@ fn json(path: PathBuf) -> Option<Reply> {
     })
 }
 
+/// Where `https://launchpad.net/ubuntu/+archive/primary/+files/` is served.
+const LP_FILES: &str = "/launchpad-files/ubuntu/+archive/primary/+files/";
+
 /// The fixture mirrors plus the two APIs, answered from the recorded JSON.
 async fn server() -> TestServer {
     server_with(|_| {}).await
@@ -50,6 +53,15 @@ async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
             }
             _ => None,
         }
+    });
+    srv.on(LP_FILES, |req, _| {
+        let file = req.path.strip_prefix(LP_FILES)?;
+        Some(
+            match std::fs::read(fixture("deb/launchpad/files").join(file)) {
+                Ok(b) => Reply::body(200, b),
+                Err(_) => Reply::body(404, "not found"),
+            },
+        )
     });
     srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
         let q = req.query.clone().unwrap_or_default();
@@ -240,11 +252,34 @@ async fn aged_out_ubuntu_kernels_resolve_through_launchpad() {
             if arch == "x86_64" { "amd64" } else { "arm64" }
         );
         assert_eq!(res.packages[1].arch, "all");
+        assert_eq!(res.packages[1].version, res.packages[0].version);
         for p in &res.packages {
             assert_eq!(p.sha256().map(str::len), Some(64));
             assert!(p.urls[0].starts_with("https://launchpad.net/ubuntu/+archive/primary/+files/"));
         }
+        // Read from the root's own control file, not guessed from its name.
+        let reqs: Vec<_> = res.requirements.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(reqs, ["libc6", "libelf1", "libssl3"], "{release} {arch}");
+        assert!(
+            res.requirements[0]
+                .via
+                .contains(&format!("linux-headers-{release}")),
+            "{:?}",
+            res.requirements
+        );
+        assert!(
+            res.notes.iter().any(|n| n.contains("control file")),
+            "{:?}",
+            res.notes
+        );
     }
+    // Each root was downloaded once during locate; the later download is a cache hit.
+    let root = "linux-headers-5.15.0-30-generic_5.15.0-30.31_amd64.deb";
+    assert_eq!(srv.hits(&format!("{LP_FILES}{root}")), 1);
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let h = r.resolve_headers(&id).await.unwrap();
+    assert_eq!(h.packages.len(), 2);
+    assert_eq!(srv.hits(&format!("{LP_FILES}{root}")), 1);
     let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04")
         .unwrap()
         .with_kernel_version("#31-Ubuntu SMP Thu May 5 10:00:26 UTC 2022")
@@ -355,4 +390,158 @@ async fn launchpad_follows_pages_and_checks_the_arch_itself() {
         })
         .count();
     assert_eq!(pages, 2);
+}
+
+/// The self_link id of the amd64 `linux-headers-5.15.0-30-generic` publication.
+fn lp_root_amd64_id() -> String {
+    let doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixture(
+            "deb/launchpad/getPublishedBinaries/linux-headers-5.15.0-30-generic.json",
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["display_name"].as_str().unwrap().ends_with("amd64"))
+        .unwrap()["self_link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Serves `fixtures/deb/launchpad/variants/<label>` in place of the amd64 root package.
+fn lp_root_variant(srv: &TestServer, label: &'static str) {
+    let dir = fixture("deb/launchpad/variants").join(label);
+    let file = "linux-headers-5.15.0-30-generic_5.15.0-30.31_amd64.deb";
+    let d = dir.clone();
+    srv.on(&format!("{LP_FILES}{file}"), move |_, _| {
+        Some(Reply::body(200, std::fs::read(d.join(file)).unwrap()))
+    });
+    srv.on(
+        &format!(
+            "/launchpad/ubuntu/+archive/primary/+binarypub/{}",
+            lp_root_amd64_id()
+        ),
+        move |_, _| json(dir.join("binaryFileUrls.json")),
+    );
+}
+
+#[tokio::test]
+async fn launchpad_root_whose_control_names_another_version_is_an_integrity_failure() {
+    // The file matches the size and sha256 Launchpad gives, but its control says
+    // 5.15.0-30.32 where the publication is 5.15.0-30.31.
+    let srv = server_with(|srv| lp_root_variant(srv, "wrong-version")).await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
+    let attempts = format!("{:?}", e.resolution().unwrap().attempts);
+    assert!(attempts.contains("Version: 5.15.0-30.32"), "{attempts}");
+}
+
+#[tokio::test]
+async fn launchpad_root_whose_content_differs_from_the_published_sha256_is_an_integrity_failure() {
+    let srv = server_with(|srv| {
+        srv.on(
+            &format!("{LP_FILES}linux-headers-5.15.0-30-generic_5.15.0-30.31_amd64.deb"),
+            |_, _| {
+                Some(Reply::body(
+                    200,
+                    std::fs::read(
+                        fixture("deb/launchpad/variants/wrong-version")
+                            .join("linux-headers-5.15.0-30-generic_5.15.0-30.31_amd64.deb"),
+                    )
+                    .unwrap(),
+                ))
+            },
+        )
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
+}
+
+#[tokio::test]
+async fn launchpad_kernel_dependency_not_published_is_not_found_naming_it() {
+    let srv = server_with(|srv| {
+        srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
+            let q = req.query.clone().unwrap_or_default();
+            (query_param(&q, "binary_name").as_deref() == Some("linux-headers-5.15.0-30"))
+                .then(|| Reply::body(200, r#"{"entries": [], "start": 0, "total_size": 0}"#))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    let attempts = &e.resolution().unwrap().attempts;
+    let lp = attempts
+        .iter()
+        .find(|a| a.source == "launchpad:launchpad")
+        .unwrap();
+    let why = format!("{lp:?}");
+    assert!(why.contains("`linux-headers-5.15.0-30`"), "{why}");
+    assert!(why.contains("does not publish"), "{why}");
+}
+
+#[tokio::test]
+async fn launchpad_version_constraint_picks_the_upload() {
+    // Two uploads of the common headers are published, and the publications do not say
+    // which source upload they came from: only the root's `(= 5.15.0-30.31)` decides, and
+    // the higher 5.15.0-30.32 is passed over.
+    let srv = server_with(|srv| {
+        lp_root_variant(srv, "constrained");
+        srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
+            let q = req.query.clone().unwrap_or_default();
+            if query_param(&q, "binary_name").as_deref() != Some("linux-headers-5.15.0-30") {
+                return None;
+            }
+            let doc: serde_json::Value = serde_json::from_slice(
+                &std::fs::read(fixture(
+                    "deb/launchpad/getPublishedBinaries/linux-headers-5.15.0-30.json",
+                ))
+                .unwrap(),
+            )
+            .unwrap();
+            let das = query_param(&q, "distro_arch_series").unwrap();
+            let mut entries: Vec<serde_json::Value> = doc["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["distro_arch_series_link"] == das.as_str())
+                .cloned()
+                .collect();
+            let mut newer = entries[0].clone();
+            newer["binary_package_version"] = "5.15.0-30.32".into();
+            newer["status"] = "Published".into();
+            entries.push(newer);
+            for e in &mut entries {
+                let e = e.as_object_mut().unwrap();
+                e.remove("source_package_name");
+                e.remove("source_package_version");
+            }
+            let page =
+                serde_json::json!({"entries": entries, "start": 0, "total_size": entries.len()});
+            Some(Reply::body(200, serde_json::to_vec(&page).unwrap()))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("5.15.0-30-generic", "x86_64", "ubuntu", "22.04").unwrap();
+    let res = r.locate(&id).await.unwrap();
+    assert_eq!(res.packages[1].name, "linux-headers-5.15.0-30");
+    assert_eq!(res.packages[1].version, "5.15.0-30.31");
 }

@@ -1,0 +1,112 @@
+//! Shared by the `.deb` services that list packages without their `Depends`
+//! (`debian-snapshot`, `launchpad`): the closure is read from the root package's own
+//! control file, downloaded during `locate`.
+//!
+//! ```text
+//! Package: linux-headers-5.15.0-30-generic
+//! Version: 5.15.0-30.31
+//! Architecture: amd64
+//! Depends: linux-headers-5.15.0-30, libc6 (>= 2.34), libelf1 (>= 0.142), libssl3 (>= 3.0.0)
+//! ```
+
+use super::{Checksum, Context, PackageRef, Requirement, SourceError};
+use crate::fetch::FetchError;
+use crate::metadata::deb822::Paragraph;
+use crate::metadata::deb_closure::{is_kernel_package, toolchain_requirement};
+use crate::metadata::debcontrol::control_from_deb;
+use crate::metadata::depends::{parse_depends, Group};
+
+/// What the root package's control file says about its closure.
+#[derive(Debug)]
+pub(crate) struct RootClosure {
+    /// Dependency groups naming at least one kernel package: to resolve and fetch.
+    pub kernel: Vec<Group>,
+    /// The other groups, as the toolchain/library requirements they stand for.
+    pub requirements: Vec<Requirement>,
+    /// Where the package came from (after mirror rewrites), for messages.
+    pub url: String,
+}
+
+/// Downloads `root` through the shared fetcher (one request at a time to the service:
+/// `lock`), verified against its [`Expected`](super::Expected); it lands in the package
+/// cache and its sha256 is added to `root` (when not already there) so the later download
+/// is a cache hit. Then reads its control file, requires `Package`, `Version` and
+/// `Architecture` to be the ones `root` names (else an integrity failure), and splits its
+/// `Depends` into kernel groups and requirements.
+///
+/// `checked_against` names what the expected digests come from, for the integrity message
+/// (`"the snapshot file id"`, `"Launchpad's binaryFileUrls"`).
+pub(crate) async fn read_root_closure(
+    cx: &Context,
+    lock: &tokio::sync::Mutex<()>,
+    root: &mut PackageRef,
+    checked_against: &str,
+) -> Result<RootClosure, SourceError> {
+    let local = {
+        let _one_at_a_time = lock.lock().await;
+        cx.fetcher.download(root).await
+    }
+    .map_err(|e| match e {
+        FetchError::Integrity {
+            url,
+            what,
+            expected,
+            actual,
+        } => SourceError::Integrity {
+            url,
+            detail: format!(
+                "{what} mismatch against {checked_against}: expected {expected}, got {actual}"
+            ),
+        },
+        e => SourceError::Fetch(e),
+    })?;
+    if root.sha256().is_none() {
+        root.expected
+            .checksums
+            .push(Checksum::sha256(&local.sha256));
+    }
+    let url = local.url.clone();
+    let deb = tokio::fs::read(&local.path).await.map_err(|e| {
+        SourceError::Fetch(FetchError::Io {
+            path: local.path.clone(),
+            source: e,
+        })
+    })?;
+    let control = control_from_deb(&deb).map_err(|d| SourceError::Metadata {
+        url: url.clone(),
+        detail: d,
+    })?;
+    let para = Paragraph::new(control.as_bytes());
+    for (field, want) in [
+        ("Package", root.name.as_str()),
+        ("Version", root.version.as_str()),
+        ("Architecture", root.arch.as_str()),
+    ] {
+        if para.get(field) != Some(want) {
+            return Err(SourceError::Integrity {
+                url,
+                detail: format!(
+                    "the package's control says {field}: {}, expected {want}",
+                    para.get(field).unwrap_or("(missing)")
+                ),
+            });
+        }
+    }
+    let groups =
+        parse_depends(para.get("Depends").unwrap_or("")).map_err(|d| SourceError::Metadata {
+            url: url.clone(),
+            detail: format!("Depends: {d}"),
+        })?;
+    let (kernel, other): (Vec<Group>, Vec<Group>) = groups
+        .into_iter()
+        .partition(|g| g.iter().any(|r| is_kernel_package(&r.name)));
+    let requirements = other
+        .iter()
+        .map(|g| toolchain_requirement(g, &root.name, &root.version))
+        .collect();
+    Ok(RootClosure {
+        kernel,
+        requirements,
+        url,
+    })
+}
