@@ -157,20 +157,7 @@ fn integrity(url: &str, detail: impl Into<String>) -> SourceError {
 /// Fetch integrity failures (size or digest mismatch) become source integrity failures
 /// naming the URL; everything else stays a fetch error.
 fn from_fetch(e: FetchError) -> SourceError {
-    match e {
-        FetchError::Integrity {
-            url,
-            what,
-            expected,
-            actual,
-        } => SourceError::Integrity {
-            url,
-            detail: format!(
-                "{what} mismatch against the signed Release: expected {expected}, got {actual}"
-            ),
-        },
-        other => SourceError::Fetch(other),
-    }
+    SourceError::from_fetch_checked_against(e, "the signed Release")
 }
 
 impl AptSource {

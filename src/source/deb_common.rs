@@ -9,12 +9,47 @@
 //! Depends: linux-headers-5.15.0-30, libc6 (>= 2.34), libelf1 (>= 0.142), libssl3 (>= 3.0.0)
 //! ```
 
+use std::time::Duration;
+
 use super::{Checksum, Context, PackageRef, Requirement, SourceError};
 use crate::fetch::FetchError;
 use crate::metadata::deb822::Paragraph;
 use crate::metadata::deb_closure::{is_kernel_package, toolchain_requirement};
 use crate::metadata::debcontrol::control_from_deb;
 use crate::metadata::depends::{parse_depends, Group};
+
+/// Attempts for one request when the service says it is busy (429/503).
+const BUSY_ATTEMPTS: u32 = 4;
+/// First pause after a busy answer; doubled each time (0.5 s, 1 s, 2 s). snapshot.debian.org
+/// asks clients to back off rather than hammer it; a few seconds in total stays within the
+/// source's time budget.
+const BUSY_FIRST_PAUSE: Duration = Duration::from_millis(500);
+
+/// GETs `url` with a per-source lock held (one request at a time to the host) and retries
+/// 429/503 with exponential pauses. Both archive services (snapshot.debian.org and
+/// Launchpad) ask clients to be polite this way.
+pub(crate) async fn polite_get(
+    cx: &Context,
+    lock: &tokio::sync::Mutex<()>,
+    url: &str,
+) -> Result<bytes::Bytes, FetchError> {
+    let _one_at_a_time = lock.lock().await;
+    let mut pause = BUSY_FIRST_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match cx.fetcher.get_bytes(url).await {
+            Err(FetchError::Status { status, .. })
+                if (status == 429 || status == 503) && attempt < BUSY_ATTEMPTS =>
+            {
+                tracing::debug!(url, status, ?pause, "service busy; backing off");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 /// What the root package's control file says about its closure.
 #[derive(Debug)]
@@ -46,20 +81,7 @@ pub(crate) async fn read_root_closure(
         let _one_at_a_time = lock.lock().await;
         cx.fetcher.download(root).await
     }
-    .map_err(|e| match e {
-        FetchError::Integrity {
-            url,
-            what,
-            expected,
-            actual,
-        } => SourceError::Integrity {
-            url,
-            detail: format!(
-                "{what} mismatch against {checked_against}: expected {expected}, got {actual}"
-            ),
-        },
-        e => SourceError::Fetch(e),
-    })?;
+    .map_err(|e| SourceError::from_fetch_checked_against(e, checked_against))?;
     if root.sha256().is_none() {
         root.expected
             .checksums

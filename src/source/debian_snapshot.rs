@@ -23,9 +23,8 @@
 
 use async_trait::async_trait;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::deb_common::read_root_closure;
+use super::deb_common::{polite_get, read_root_closure};
 use super::{
     Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
     SourceId, SourceKind,
@@ -39,38 +38,6 @@ use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVer
 
 /// The public service.
 pub const DEFAULT_BASE_URL: &str = "https://snapshot.debian.org";
-/// Attempts for one request when the service says it is busy (429/503).
-const BUSY_ATTEMPTS: u32 = 4;
-/// First pause after a busy answer; doubled each time (0.5 s, 1 s, 2 s). snapshot.debian.org
-/// asks clients to back off rather than hammer it; a few seconds in total stays within the
-/// source's time budget.
-const BUSY_FIRST_PAUSE: Duration = Duration::from_millis(500);
-
-/// GETs `url` with a per-source lock held (one request at a time to the host) and retries
-/// 429/503 with exponential pauses.
-pub(crate) async fn polite_get(
-    cx: &Context,
-    lock: &tokio::sync::Mutex<()>,
-    url: &str,
-) -> Result<bytes::Bytes, FetchError> {
-    let _one_at_a_time = lock.lock().await;
-    let mut pause = BUSY_FIRST_PAUSE;
-    let mut attempt = 1;
-    loop {
-        match cx.fetcher.get_bytes(url).await {
-            Err(FetchError::Status { status, .. })
-                if (status == 429 || status == 503) && attempt < BUSY_ATTEMPTS =>
-            {
-                tracing::debug!(url, status, ?pause, "service busy; backing off");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
 /// snapshot.debian.org.
 #[derive(Debug)]
 pub struct DebianSnapshot {

@@ -26,8 +26,8 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 
+use super::deb_common::polite_get;
 use super::deb_common::read_root_closure;
-use super::debian_snapshot::polite_get;
 use super::{
     Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
     SourceId, SourceKind,

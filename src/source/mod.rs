@@ -287,6 +287,26 @@ pub enum SourceError {
 }
 
 impl SourceError {
+    /// A fetch error, with size and digest mismatches re-stated as source integrity failures
+    /// that name what the bytes were checked against (`the signed Release`); everything else
+    /// stays a fetch error.
+    pub fn from_fetch_checked_against(e: FetchError, against: &str) -> SourceError {
+        match e {
+            FetchError::Integrity {
+                url,
+                what,
+                expected,
+                actual,
+            } => SourceError::Integrity {
+                url,
+                detail: format!(
+                    "{what} mismatch against {against}: expected {expected}, got {actual}"
+                ),
+            },
+            other => SourceError::Fetch(other),
+        }
+    }
+
     /// The kind a caller branches on.
     pub fn kind(&self) -> ErrorKind {
         match self {
