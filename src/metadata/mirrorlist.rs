@@ -33,9 +33,10 @@
 //! Both parse into repository base URLs (ending in `/`); a metalink also yields the digests a
 //! fetched repomd.xml must match (the current one or a listed alternate).
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use super::xml::{attr, push_entity};
 use crate::source::{Checksum, DigestAlgo};
 
 /// A mirror list parse failure.
@@ -102,14 +103,6 @@ fn parse_plain(text: &str) -> MirrorList {
     }
 }
 
-fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name)
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
-        .map(|v| v.into_owned())
-}
-
 fn parse_metalink(xml: &[u8]) -> Result<MirrorList, MirrorListError> {
     let mut reader = Reader::from_reader(xml);
     let mut buf = Vec::new();
@@ -140,11 +133,7 @@ fn parse_metalink(xml: &[u8]) -> Result<MirrorList, MirrorListError> {
                 _ => {}
             },
             Event::Text(t) if collecting.is_some() => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if collecting.is_some() => {
-                if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content()) {
-                    text.push_str(s);
-                }
-            }
+            Event::GeneralRef(r) if collecting.is_some() => push_entity(&mut text, &r),
             Event::End(_) => {
                 if let Some((what, algo, pref)) = collecting.take() {
                     let v = text.trim();

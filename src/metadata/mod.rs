@@ -13,3 +13,4 @@ pub mod primary;
 pub mod release;
 pub mod repomd;
 pub mod snapshot;
+mod xml;

@@ -25,11 +25,12 @@
 //! from any [`BufRead`] (a decompressor over the downloaded file), keeps one package at a
 //! time, and skips every package whose name the caller does not want without allocating.
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use quick_xml::name::QName;
 use quick_xml::Reader;
 use std::io::BufRead;
 
+use super::xml::{attr, push_entity};
 use crate::source::{Checksum, DigestAlgo};
 
 /// A primary.xml parse failure.
@@ -106,14 +107,6 @@ enum Field {
     Name,
     Arch,
     Checksum,
-}
-
-fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name)
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
-        .map(|v| v.into_owned())
 }
 
 /// Streams `reader` (decompressed primary.xml), calling `found` for every package whose
@@ -207,15 +200,7 @@ pub fn for_each_package<R: BufRead>(
                 }
             }
             Event::Text(t) if field != Field::None => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) if field != Field::None => {
-                if let Ok(Some(c)) = r.resolve_char_ref() {
-                    text.push(c);
-                } else if let Some(s) =
-                    quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
-                {
-                    text.push_str(s);
-                }
-            }
+            Event::GeneralRef(r) if field != Field::None => push_entity(&mut text, &r),
             Event::End(ref e) => {
                 let local = e.local_name();
                 let name = local.as_ref();

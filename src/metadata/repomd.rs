@@ -20,9 +20,10 @@
 //! `checksum` covers the file as stored (compressed); `open-checksum` the decompressed
 //! XML. `location` may carry `xml:base`, an absolute URL the `href` is relative to.
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use super::xml::attr;
 use crate::source::{Checksum, DigestAlgo};
 
 /// A repomd.xml parse failure.
@@ -79,14 +80,6 @@ struct Partial {
     open_checksum: Option<(String, String)>,
     size: Option<u64>,
     open_size: Option<u64>,
-}
-
-fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
-    e.attributes()
-        .flatten()
-        .find(|a| a.key.as_ref() == name)
-        .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok())
-        .map(|v| v.into_owned())
 }
 
 fn checksum(
