@@ -71,11 +71,7 @@ async fn mirrorlist_failover_tries_the_next_mirror() {
     srv.on("/mirror-a.example/", |_, _| Some(Reply::status(403)));
     serve_mirrors(&srv);
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(mirrorlist_config())
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), mirrorlist_config());
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert_eq!(r.source.as_deref(), Some("dnf:f40-mirrors"));
     let p = &r.packages[0];
@@ -130,11 +126,7 @@ async fn checksum_mismatch_falls_through_to_next_mirror() {
     );
     serve_mirrors(&srv);
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(mirrorlist_config())
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), mirrorlist_config());
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
     let note = r
@@ -176,11 +168,7 @@ async fn every_mirror_mismatching_is_an_integrity_failure_naming_each() {
     }
     serve_mirrors(&srv);
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(mirrorlist_config())
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), mirrorlist_config());
     let e = resolver.locate(&fedora_id()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
     let a = &e.resolution().unwrap().attempts[0];
@@ -233,11 +221,7 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert_eq!(r.source.as_deref(), Some("dnf:good"));
     let a0 = &r.attempts[0];
@@ -264,11 +248,7 @@ base_url = "https://dl.fedoraproject.org/pub/fedora/linux/updates/40/Everything/
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let e = resolver.locate(&fedora_id()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     let attempts = &e.resolution().unwrap().attempts;
@@ -297,11 +277,7 @@ base_url = "https://dl.fedoraproject.org/pub/fedora/linux/updates/40/Everything/
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let e = resolver.locate(&fedora_id()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }
@@ -318,11 +294,7 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let id = KernelIdentity::new("6.8.9-300.fc40.x86_64+debug", "x86_64", "fedora", "40").unwrap();
     let r = resolver.locate(&id).await.unwrap();
     assert_eq!(r.packages[0].name, "kernel-debug-devel");
@@ -381,11 +353,7 @@ mirrorlist = "https://mirrors.example/metalink?repo=updates-released-f40&arch=x8
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
     assert!(
@@ -422,11 +390,7 @@ mirrorlist = "https://mirrors.fedoraproject.org/metalink?repo=updates-released-f
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let id = KernelIdentity::new("6.8.9-100.fc38.x86_64", "x86_64", "fedora", "38").unwrap();
     let e = resolver.locate(&id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
@@ -452,11 +416,7 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let first = resolver.locate(&fedora_id()).await.unwrap();
     let second = resolver.locate(&fedora_id()).await.unwrap();
     assert_eq!(first.packages, second.packages);
@@ -477,11 +437,7 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
 "#,
     );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     resolver.locate(&fedora_id()).await.unwrap();
     let dir = cache.path().join("metadata-v1/dnf-primary");
     for e in std::fs::read_dir(&dir).unwrap() {
@@ -509,11 +465,7 @@ async fn mirror_missing_the_primary_its_repomd_names_is_broken_not_absent() {
     );
     serve_mirrors(&srv);
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(mirrorlist_config())
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), mirrorlist_config());
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
     assert!(
@@ -548,11 +500,7 @@ async fn connection_dropped_mid_primary_falls_through_to_next_mirror() {
     );
     serve_mirrors(&srv);
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(mirrorlist_config())
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), mirrorlist_config());
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
     assert!(

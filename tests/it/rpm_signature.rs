@@ -136,11 +136,7 @@ async fn signature_by_an_unknown_key_is_an_integrity_failure() {
         ),
         vec![],
     );
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let e = resolver.locate(&rocky_current()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
 }
@@ -192,11 +188,7 @@ async fn missing_signature_where_promised_is_an_integrity_failure() {
         "test",
     )
     .unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let fedora = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
     let e = resolver.locate(&fedora).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
@@ -208,11 +200,7 @@ async fn missing_signature_where_not_promised_is_fine_and_not_even_asked_for() {
     serve_exact(&srv, asc(), || Reply::status(404));
     let cache = tempfile::tempdir().unwrap();
     // The same Rocky repository configured without `signed_metadata` or `keyring`.
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(one_source("", vec![]))
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), one_source("", vec![]));
     let r = resolver.locate(&rocky_current()).await.unwrap();
     assert_eq!(r.source.as_deref(), Some("dnf:local"));
     assert_eq!(srv.hits(&asc()), 0);
@@ -226,11 +214,7 @@ async fn configured_source_with_its_own_keyring_verifies() {
         &format!("keyring = \"{}\"\n", rpm_test_keyring().display()),
         vec![],
     );
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let r = resolver.locate(&rocky_current()).await.unwrap();
     assert_eq!(r.source.as_deref(), Some("dnf:local"));
     assert_eq!(srv.hits(&asc()), 1);
@@ -274,11 +258,7 @@ async fn promised_signature_without_any_key_is_a_config_error() {
         "test",
     )
     .unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let fedora = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
     let e = resolver.locate(&fedora).await.unwrap_err();
     let a = &e.resolution().unwrap().attempts[0];

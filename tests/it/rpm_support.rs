@@ -85,6 +85,19 @@ pub fn loopback_builder(srv: &TestServer, cache: &std::path::Path) -> ResolverBu
     b
 }
 
+/// A resolver on the loopback mirror that runs only the sources `config` names (no catalog).
+pub fn configured_only(
+    srv: &TestServer,
+    cache: &std::path::Path,
+    config: kheaders::Config,
+) -> Resolver {
+    loopback_builder(srv, cache)
+        .no_default_sources(true)
+        .config(config)
+        .build()
+        .unwrap()
+}
+
 /// The fixture file an upstream URL maps to.
 pub fn fixture_for_url(u: &str) -> PathBuf {
     let rest = u

@@ -22,11 +22,7 @@ templates = [
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let id = KernelIdentity::new("3.10.0-1160.119.1.el7.x86_64", "x86_64", "centos", "7").unwrap();
     let r = resolver.locate(&id).await.unwrap();
     let p = &r.packages[0];
@@ -62,11 +58,7 @@ templates = ["https://kojipkgs.fedoraproject.org/packages/kernel/{version}/{rel}
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let resolver = loopback_builder(&srv, cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    let resolver = configured_only(&srv, cache.path(), cfg);
     let id = KernelIdentity::new("6.8.9-300.fc40.x86_64", "x86_64", "fedora", "40").unwrap();
     let e = resolver.locate(&id).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
