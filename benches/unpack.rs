@@ -19,8 +19,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use kheaders::source::PackageFormat;
 use kheaders::unpack::{unpack_files, UnpackLimits};
+use kheaders::vocab::PackageFormat;
 
 /// Files in the generated RPM: a Fedora kernel-devel holds 20–40 thousand.
 const FILES: usize = 20_000;

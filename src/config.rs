@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 use crate::identity::{Arch, Distro};
-use crate::source::SourceKind;
+use crate::vocab::SourceKind;
 
 /// A configuration error. Always names the file and key where it can.
 #[derive(Debug, thiserror::Error)]

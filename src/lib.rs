@@ -26,17 +26,22 @@
 pub mod catalog;
 pub mod compression;
 pub mod config;
-pub mod error;
 pub mod fetch;
 pub mod identity;
 pub mod metadata;
 pub mod resolver;
 pub mod source;
 pub mod unpack;
+pub mod vocab;
 
 pub use config::Config;
-pub use error::{Error, ErrorKind};
 pub use identity::{Arch, Distro, KernelIdentity};
-pub use resolver::{Attempt, Outcome, Resolution, ResolvedHeaders, Resolver, ResolverBuilder};
-pub use source::{HeaderSource, PackageRef, PackageSet, SourceError, SourceId};
+pub use resolver::{
+    Attempt, Error, Outcome, Resolution, ResolvedHeaders, Resolver, ResolverBuilder,
+};
+pub use source::{HeaderSource, SourceError};
 pub use unpack::HeadersTree;
+pub use vocab::{
+    error_chain, Checksum, DigestAlgo, ErrorKind, Expected, LocalPackage, PackageFormat,
+    PackageRef, PackageSet, Requirement, SourceId, SourceKind,
+};

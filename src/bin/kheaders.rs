@@ -16,8 +16,10 @@ use serde_json::{json, Value};
 
 use kheaders::catalog::ChainTarget;
 use kheaders::config::{Config, MirrorRule};
-use kheaders::fetch::{LocalPackage, Progress, TransferProgress};
-use kheaders::resolver::{error_chain, Resolution};
+use kheaders::fetch::{Progress, TransferProgress};
+use kheaders::resolver::Resolution;
+use kheaders::vocab::error_chain;
+use kheaders::vocab::LocalPackage;
 use kheaders::{Error, ErrorKind, HeadersTree, KernelIdentity, Resolver};
 
 #[derive(Parser, Debug)]

@@ -20,7 +20,8 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, MirrorMap, Position, SourceConfig};
 use crate::identity::{debian_codename, ubuntu_codename, Arch, Distro, Family, KernelIdentity};
-use crate::source::{self, HeaderSource, SourceKind, Stage};
+use crate::source::{self, HeaderSource};
+use crate::vocab::{SourceKind, Stage};
 
 /// Embedded RPM-family chains.
 pub const RPM_CATALOG: &str = include_str!("rpm.toml");

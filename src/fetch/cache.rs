@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{FetchError, Hashers};
-use crate::source::Checksum;
+use crate::vocab::Checksum;
 
 /// A `404` is remembered this long. Metadata that is "not published yet" (a kernel that
 /// has not reached a mirror, a repo of a distro release not out yet) usually appears with the

@@ -33,8 +33,8 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use crate::config::MirrorMap;
-use crate::error::ErrorKind;
-use crate::source::{Checksum, DigestAlgo, Expected, PackageFormat, PackageRef};
+use crate::vocab::ErrorKind;
+use crate::vocab::{Checksum, DigestAlgo, Expected, PackageFormat, PackageRef};
 
 pub mod cache;
 pub mod client;
@@ -48,6 +48,7 @@ pub use lock::EntryGuard;
 pub use progress::{Progress, ProgressHook, TransferProgress};
 pub use retry::RetryPolicy;
 
+use crate::vocab::LocalPackage;
 use cache::{MetaRecord, NegativeRecord, RefRecord};
 
 /// Time to establish a TCP (+TLS) connection. Mirrors that cannot connect in 15 s are
@@ -194,19 +195,6 @@ impl FetcherOptions {
     }
 }
 
-/// A package downloaded and verified into the cache.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct LocalPackage {
-    pub package: PackageRef,
-    /// The verified file in the cache.
-    pub path: PathBuf,
-    /// Its sha256 (computed while streaming).
-    pub sha256: String,
-    pub size: u64,
-    /// The URL the bytes came from, after rewriting.
-    pub url: String,
-}
-
 /// One URL that failed during a fetch (which may still have succeeded from another URL).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MirrorFailure {
@@ -348,7 +336,7 @@ impl Fetcher {
         } else if e.is_builder() {
             FetchError::BadUrl {
                 url: url.to_string(),
-                detail: crate::resolver::error_chain(&e),
+                detail: crate::vocab::error_chain(&e),
             }
         } else {
             FetchError::Transport {
@@ -936,7 +924,7 @@ impl Fetcher {
                         } else {
                             excluded[i] = true;
                         }
-                        let detail = crate::resolver::error_chain(&f.error);
+                        let detail = crate::vocab::error_chain(&f.error);
                         tracing::warn!(url, round, error = %detail, "fetch attempt failed");
                         failures.push(MirrorFailure {
                             url: url.clone(),
@@ -980,7 +968,7 @@ impl Fetcher {
             url: url.to_string(),
             what: "package header".into(),
             expected: format!("{} {} {}", pkg.name, pkg.version, pkg.arch),
-            actual: crate::resolver::error_chain(&e),
+            actual: crate::vocab::error_chain(&e),
         })
     }
 

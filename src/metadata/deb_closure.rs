@@ -18,7 +18,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use super::depends::{parse_depends, Relation};
 use super::packages::BinaryPackage;
-use crate::source::Requirement;
+use crate::vocab::Requirement;
 
 /// An index entry and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]

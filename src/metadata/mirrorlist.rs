@@ -37,7 +37,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::xml::{attr, push_entity};
-use crate::source::{Checksum, DigestAlgo};
+use crate::vocab::{Checksum, DigestAlgo};
 
 /// A mirror list parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

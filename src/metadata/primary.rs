@@ -31,7 +31,7 @@ use quick_xml::Reader;
 use std::io::BufRead;
 
 use super::xml::{attr, push_entity};
-use crate::source::{Checksum, DigestAlgo};
+use crate::vocab::{Checksum, DigestAlgo};
 
 /// A primary.xml parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

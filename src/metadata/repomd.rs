@@ -24,7 +24,7 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 
 use super::xml::attr;
-use crate::source::{Checksum, DigestAlgo};
+use crate::vocab::{Checksum, DigestAlgo};
 
 /// A repomd.xml parse failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

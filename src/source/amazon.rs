@@ -25,10 +25,11 @@ use async_trait::async_trait;
 use std::sync::{Arc, LazyLock};
 
 use super::dnf::locate_in_repo;
-use super::{Context, HeaderSource, PackageSet, SourceError, SourceId, SourceKind};
+use super::{Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::identity::KernelIdentity;
+use crate::vocab::{PackageSet, SourceId, SourceKind};
 
 /// `/extras/kernel-5.10/` in an AL2 extras mirror.list URL.
 static EXTRAS_LINE: LazyLock<regex::Regex> =

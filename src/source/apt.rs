@@ -29,10 +29,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use super::{
-    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
-    SourceId, SourceKind,
-};
+use super::{Context, HeaderSource, SourceError};
+
 use crate::catalog::SourceSpec;
 use crate::compression::Compression;
 use crate::config::ConfigError;
@@ -42,6 +40,9 @@ use crate::metadata::deb_closure::{self, Candidate};
 use crate::metadata::openpgp::{self, Keyring, VerifyError};
 use crate::metadata::packages::PackagesScanner;
 use crate::metadata::release::{parse_release, IndexFile, Release};
+use crate::vocab::{
+    Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
+};
 
 /// Debian's archive signing keys, from the `debian-archive-keyring` package
 /// (`/usr/share/keyrings/debian-archive-keyring.gpg`, 2023.3+deb12u2).

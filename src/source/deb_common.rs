@@ -11,12 +11,14 @@
 
 use std::time::Duration;
 
-use super::{Checksum, Context, PackageRef, Requirement, SourceError};
+use super::{Context, SourceError};
+
 use crate::fetch::FetchError;
 use crate::metadata::deb822::Paragraph;
 use crate::metadata::deb_closure::{is_kernel_package, toolchain_requirement};
 use crate::metadata::debcontrol::control_from_deb;
 use crate::metadata::depends::{parse_depends, Group};
+use crate::vocab::{Checksum, PackageRef, Requirement};
 
 /// Attempts for one request when the service says it is busy (429/503).
 const BUSY_ATTEMPTS: u32 = 4;

@@ -25,16 +25,16 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use super::deb_common::{polite_get, read_root_closure};
-use super::{
-    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
-    SourceId, SourceKind,
-};
+use super::{Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
 use crate::metadata::deb_closure::{cmp_versions, is_kernel_package};
 use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVersion};
+use crate::vocab::{
+    Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
+};
 
 /// The public service.
 pub const DEFAULT_BASE_URL: &str = "https://snapshot.debian.org";

@@ -47,20 +47,21 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use super::{
-    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
-    SourceId, SourceKind,
-};
+use super::{Context, HeaderSource, SourceError};
+
 use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
-use crate::error::ErrorKind;
 use crate::fetch::{FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
 use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
 use crate::metadata::openpgp::{self, Keyring};
 use crate::metadata::primary::{for_each_package, PrimaryPackage};
 use crate::metadata::repomd::parse_repomd;
-use crate::resolver::error_chain;
+use crate::vocab::error_chain;
+use crate::vocab::ErrorKind;
+use crate::vocab::{
+    Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
+};
 
 /// Read buffer between the decompressor and the XML parser. Large enough that the parser
 /// rarely waits on a refill; small enough to be irrelevant next to the decompressor's state.

@@ -22,16 +22,15 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use super::{
-    Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError, SourceId,
-    SourceKind,
-};
+use super::{Context, HeaderSource, SourceError};
+
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::identity::KernelIdentity;
 use crate::metadata::koji::{
     call_with_int, call_with_string, parse_response, KojiBuild, KojiError, KojiRpm, BUILD_COMPLETE,
 };
+use crate::vocab::{Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind};
 
 /// XML-RPC content type, as Koji's own client sends it.
 const XML_RPC_CONTENT_TYPE: &str = "text/xml";

@@ -28,16 +28,16 @@ use std::sync::Arc;
 
 use super::deb_common::polite_get;
 use super::deb_common::read_root_closure;
-use super::{
-    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
-    SourceId, SourceKind,
-};
+use super::{Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
 use crate::metadata::deb_closure::{cmp_versions, is_kernel_package};
 use crate::metadata::launchpad::{parse_binary_files, parse_publications, BinaryPublication};
+use crate::vocab::{
+    Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
+};
 
 /// The public web service root.
 pub const DEFAULT_BASE_URL: &str = "https://api.launchpad.net/1.0";

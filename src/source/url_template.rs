@@ -26,13 +26,12 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use super::{
-    Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError, SourceId,
-    SourceKind,
-};
+use super::{Context, HeaderSource, SourceError};
+
 use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
 use crate::identity::{Family, KernelIdentity};
+use crate::vocab::{Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind};
 
 /// Every placeholder a template may use.
 pub const PLACEHOLDERS: &[&str] = &[

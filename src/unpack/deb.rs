@@ -18,7 +18,7 @@ use std::path::Path;
 use super::writer::Writer;
 use super::UnpackError;
 use crate::compression::Compression;
-use crate::source::PackageRef;
+use crate::vocab::PackageRef;
 
 /// Largest `control` file read (real ones are a few KB).
 const MAX_CONTROL: u64 = 1024 * 1024;

@@ -14,9 +14,9 @@
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-use crate::error::ErrorKind;
-use crate::fetch::LocalPackage;
-use crate::source::{PackageFormat, PackageRef};
+use crate::vocab::ErrorKind;
+use crate::vocab::LocalPackage;
+use crate::vocab::{PackageFormat, PackageRef};
 
 pub mod cpio;
 mod deb;

@@ -14,7 +14,7 @@ use std::path::Path;
 use super::cpio::{self, S_IFDIR, S_IFLNK, S_IFREG};
 use super::writer::Writer;
 use super::UnpackError;
-use crate::source::PackageRef;
+use crate::vocab::PackageRef;
 
 /// Largest symlink target read from a payload (Linux `PATH_MAX`).
 const MAX_LINK_TARGET: u32 = 4096;

@@ -159,7 +159,7 @@ async fn aged_out_debian_kernel_resolves_through_snapshot() {
     );
     for p in &res.packages {
         let sha1 = &p.expected.checksums[0];
-        assert_eq!(sha1.algo, kheaders::source::DigestAlgo::Sha1);
+        assert_eq!(sha1.algo, kheaders::vocab::DigestAlgo::Sha1);
         assert!(
             p.urls[0].ends_with(&format!("/file/{}", sha1.hex)),
             "{}",

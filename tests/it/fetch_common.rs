@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kheaders::fetch::{FetcherOptions, RetryPolicy};
-use kheaders::source::{
-    Checksum, Context, Expected, HeaderSource, PackageFormat, PackageRef, PackageSet, SourceError,
-    SourceId, SourceKind,
+use kheaders::source::{Context, HeaderSource, SourceError};
+use kheaders::vocab::{
+    Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
 };
 use kheaders::{KernelIdentity, Resolver};
 

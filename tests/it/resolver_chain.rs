@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kheaders::fetch::FetchError;
-use kheaders::source::{Context, Expected, PackageFormat, PackageSet, SourceKind};
+use kheaders::source::Context;
+use kheaders::vocab::{Expected, PackageFormat, PackageSet, SourceKind};
 use kheaders::{
     Error, ErrorKind, HeaderSource, KernelIdentity, Outcome, PackageRef, Resolver, SourceError,
     SourceId,

@@ -121,9 +121,9 @@ pub fn digests_of(p: &kheaders::PackageRef, path: &std::path::Path) -> Vec<(Stri
         .iter()
         .map(|c| {
             let actual = match c.algo {
-                kheaders::source::DigestAlgo::Sha1 => hex::encode(sha1::Sha1::digest(&bytes)),
-                kheaders::source::DigestAlgo::Sha256 => hex::encode(sha2::Sha256::digest(&bytes)),
-                kheaders::source::DigestAlgo::Sha512 => hex::encode(sha2::Sha512::digest(&bytes)),
+                kheaders::vocab::DigestAlgo::Sha1 => hex::encode(sha1::Sha1::digest(&bytes)),
+                kheaders::vocab::DigestAlgo::Sha256 => hex::encode(sha2::Sha256::digest(&bytes)),
+                kheaders::vocab::DigestAlgo::Sha512 => hex::encode(sha2::Sha512::digest(&bytes)),
             };
             (c.hex.clone(), actual)
         })

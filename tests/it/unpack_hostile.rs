@@ -7,8 +7,8 @@
 
 use std::path::PathBuf;
 
-use kheaders::source::PackageFormat;
 use kheaders::unpack::{unpack_files, UnpackError, UnpackLimits};
+use kheaders::vocab::PackageFormat;
 use kheaders::ErrorKind;
 
 use crate::support::fixture;

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use kheaders::source::{Expected, PackageFormat, PackageRef};
 use kheaders::unpack::{
     unpack_all, unpack_files, verify_package_header, UnpackError, UnpackLimits,
 };
+use kheaders::vocab::{Expected, PackageFormat, PackageRef};
 use kheaders::ErrorKind;
 
 use crate::support::fixture;
@@ -186,7 +186,7 @@ fn rpm_payloads_of_every_compressor_unpack() {
 async fn unpack_all_takes_local_packages() {
     let d = tempfile::tempdir().unwrap();
     let path = fixture("unpack/rpm/kernel-devel-9.9.9-1.fc40.x86_64.rpm");
-    let pkgs = vec![kheaders::fetch::LocalPackage {
+    let pkgs = vec![kheaders::vocab::LocalPackage {
         package: pkg_ref("kernel-devel", "9.9.9-1.fc40", "x86_64", PackageFormat::Rpm),
         size: std::fs::metadata(&path).unwrap().len(),
         path,

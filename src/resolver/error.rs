@@ -1,65 +1,14 @@
-//! Error kinds shared by every layer, and the crate's top-level [`Error`].
-//!
-//! Each layer has its own typed error (`IdentityError`, `ConfigError`, `FetchError`,
-//! `SourceError`, `UnpackError`); all of them map to one [`ErrorKind`] that a build
-//! service can branch on, and the CLI maps kinds to exit codes.
+//! The crate's aggregate [`Error`], produced by the resolver: every lower floor's typed
+//! error (`IdentityError`, `ConfigError`, `UnpackError`, ...) ends here, and a resolution
+//! failure carries the whole [`Resolution`] so that every attempt stays visible.
 
-use serde::Serialize;
 use std::path::PathBuf;
 
+use super::Resolution;
 use crate::config::ConfigError;
 use crate::identity::IdentityError;
-use crate::resolver::Resolution;
 use crate::unpack::UnpackError;
-
-/// What went wrong, at the granularity a caller can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The request itself is wrong (a malformed or inconsistent identity). Retrying cannot help.
-    InvalidInput,
-    /// Nothing carries what was asked for.
-    NotFound,
-    /// A network or server fault that may pass; retrying later can help.
-    Transient,
-    /// Bytes did not match what signed or checksummed metadata promised.
-    Integrity,
-    /// The configuration is wrong (unknown key, bad URL, unknown placeholder).
-    Config,
-    /// Anything else (local I/O, a bug).
-    Other,
-}
-
-impl ErrorKind {
-    /// The stable snake_case name used in JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidInput => "invalid_input",
-            ErrorKind::NotFound => "not_found",
-            ErrorKind::Transient => "transient",
-            ErrorKind::Integrity => "integrity",
-            ErrorKind::Config => "config",
-            ErrorKind::Other => "other",
-        }
-    }
-
-    /// The CLI exit code for this kind: 0 found; 2 invalid input or config; 3 not found by
-    /// any source; 4 integrity failure; 1 other.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorKind::InvalidInput | ErrorKind::Config => 2,
-            ErrorKind::NotFound => 3,
-            ErrorKind::Integrity => 4,
-            ErrorKind::Transient | ErrorKind::Other => 1,
-        }
-    }
-}
-
-impl std::fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::vocab::ErrorKind;
 
 /// The crate's top-level error, returned by [`crate::Resolver`] operations.
 ///
@@ -138,20 +87,5 @@ impl Error {
             | Error::SourcesFailed { resolution, .. } => Some(resolution),
             _ => None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn exit_codes_match_the_cli_contract() {
-        assert_eq!(ErrorKind::InvalidInput.exit_code(), 2);
-        assert_eq!(ErrorKind::Config.exit_code(), 2);
-        assert_eq!(ErrorKind::NotFound.exit_code(), 3);
-        assert_eq!(ErrorKind::Integrity.exit_code(), 4);
-        assert_eq!(ErrorKind::Transient.exit_code(), 1);
-        assert_eq!(ErrorKind::Other.exit_code(), 1);
     }
 }

@@ -12,6 +12,10 @@
 //! # Ok(()) }
 //! ```
 
+mod error;
+
+pub use error::Error;
+
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,13 +23,14 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::{self, ChainEntry, ChainTarget, SourceSpec};
 use crate::config::{Config, MirrorMap, MirrorRule};
-use crate::error::{Error, ErrorKind};
-use crate::fetch::{
-    FetchError, Fetcher, FetcherOptions, LocalPackage, Progress, ProgressHook, RetryPolicy,
-};
+use crate::fetch::{FetchError, Fetcher, FetcherOptions, Progress, ProgressHook, RetryPolicy};
 use crate::identity::KernelIdentity;
-use crate::source::{Context, HeaderSource, PackageRef, PackageSet, Requirement, SourceError};
+use crate::source::{Context, HeaderSource, SourceError};
 use crate::unpack::HeadersTree;
+use crate::vocab::error_chain;
+use crate::vocab::ErrorKind;
+use crate::vocab::LocalPackage;
+use crate::vocab::{PackageRef, PackageSet, Requirement};
 
 /// Where resolved identities are remembered, under the cache directory. An exact kernel's
 /// header set never changes, so once an identity was resolved and its packages verified, the
@@ -113,21 +118,6 @@ pub fn after_error(kind: ErrorKind) -> (Outcome, Flow) {
         ErrorKind::Other => (Outcome::Failed, Flow::Continue),
         ErrorKind::InvalidInput => (Outcome::Failed, Flow::Stop),
     }
-}
-
-/// Renders an error with its causes: `a: b: c`.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
 }
 
 /// Builds a [`Resolver`].
