@@ -295,7 +295,7 @@ impl SourceConfig {
         }
         if self.kind == SourceKind::UrlTemplate {
             for t in self.templates.iter().flatten() {
-                crate::source::url_template::check_template(t).map_err(fail)?;
+                crate::template::check(t).map_err(|e| fail(e.to_string()))?;
             }
         }
         Ok(())

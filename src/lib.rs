@@ -29,8 +29,10 @@ pub mod config;
 pub mod fetch;
 pub mod identity;
 pub mod metadata;
+pub mod package;
 pub mod resolver;
 pub mod source;
+pub mod template;
 pub mod unpack;
 pub mod vocab;
 

@@ -18,8 +18,7 @@ use kheaders::catalog::ChainTarget;
 use kheaders::config::{Config, MirrorRule};
 use kheaders::fetch::{Progress, TransferProgress};
 use kheaders::resolver::Resolution;
-use kheaders::vocab::error_chain;
-use kheaders::vocab::LocalPackage;
+use kheaders::vocab::{error_chain, LocalPackage};
 use kheaders::{Error, ErrorKind, HeadersTree, KernelIdentity, Resolver};
 
 #[derive(Parser, Debug)]

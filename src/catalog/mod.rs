@@ -16,11 +16,9 @@
 
 use serde::Deserialize;
 use serde::Serialize;
-use std::sync::Arc;
 
-use crate::config::{Config, ConfigError, MirrorMap, Position, SourceConfig};
+use crate::config::{Config, ConfigError, Position, SourceConfig};
 use crate::identity::{debian_codename, ubuntu_codename, Arch, Distro, Family, KernelIdentity};
-use crate::source::{self, HeaderSource};
 use crate::vocab::{SourceKind, Stage};
 
 /// Embedded RPM-family chains.
@@ -302,49 +300,6 @@ fn kind_fits_family(kind: SourceKind, family: Family) -> bool {
         }
         SourceKind::UrlTemplate => true,
     }
-}
-
-/// Builds one source from its spec.
-pub fn build_source(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
-    match spec.kind() {
-        SourceKind::Dnf => source::dnf::build(spec),
-        SourceKind::Amazon => source::amazon::build(spec),
-        SourceKind::Apt => source::apt::build(spec),
-        SourceKind::Koji => source::koji::build(spec),
-        SourceKind::DebianSnapshot => source::debian_snapshot::build(spec),
-        SourceKind::Launchpad => source::launchpad::build(spec),
-        SourceKind::UrlTemplate => source::url_template::build(spec),
-    }
-}
-
-/// A chain entry as `kheaders sources` shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChainEntry {
-    pub id: String,
-    pub kind: SourceKind,
-    pub stage: &'static str,
-    pub origin: Origin,
-    /// Every URL the source would contact, after mirror rewriting.
-    pub urls: Vec<String>,
-}
-
-/// Describes the chain for `kheaders sources`.
-pub fn describe_chain(
-    specs: &[SourceSpec],
-    sources: &[Arc<dyn HeaderSource>],
-    mirrors: &MirrorMap,
-) -> Vec<ChainEntry> {
-    specs
-        .iter()
-        .zip(sources)
-        .map(|(spec, s)| ChainEntry {
-            id: s.id().to_string(),
-            kind: spec.kind(),
-            stage: spec.stage().as_str(),
-            origin: spec.origin,
-            urls: s.urls().iter().map(|u| mirrors.rewrite(u)).collect(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -33,8 +33,9 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use crate::config::MirrorMap;
-use crate::vocab::ErrorKind;
-use crate::vocab::{Checksum, DigestAlgo, Expected, PackageFormat, PackageRef};
+use crate::vocab::{
+    Checksum, DigestAlgo, ErrorKind, Expected, LocalPackage, PackageFormat, PackageRef,
+};
 
 pub mod cache;
 pub mod client;
@@ -48,7 +49,6 @@ pub use lock::EntryGuard;
 pub use progress::{Progress, ProgressHook, TransferProgress};
 pub use retry::RetryPolicy;
 
-use crate::vocab::LocalPackage;
 use cache::{MetaRecord, NegativeRecord, RefRecord};
 
 /// Time to establish a TCP (+TLS) connection. Mirrors that cannot connect in 15 s are
@@ -957,13 +957,12 @@ impl Fetcher {
             return Ok(());
         };
         let (path, p) = (job.tmp.to_path_buf(), pkg.clone());
-        let verdict =
-            tokio::task::spawn_blocking(move || crate::unpack::verify_package_header(&path, &p))
-                .await
-                .map_err(|e| FetchError::Io {
-                    path: job.tmp.to_path_buf(),
-                    source: std::io::Error::other(e),
-                })?;
+        let verdict = tokio::task::spawn_blocking(move || crate::package::verify_header(&path, &p))
+            .await
+            .map_err(|e| FetchError::Io {
+                path: job.tmp.to_path_buf(),
+                source: std::io::Error::other(e),
+            })?;
         verdict.map_err(|e| FetchError::Integrity {
             url: url.to_string(),
             what: "package header".into(),

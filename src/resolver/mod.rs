@@ -21,16 +21,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::catalog::{self, ChainEntry, ChainTarget, SourceSpec};
+use crate::catalog::{self, ChainTarget, Origin, SourceSpec};
 use crate::config::{Config, MirrorMap, MirrorRule};
 use crate::fetch::{FetchError, Fetcher, FetcherOptions, Progress, ProgressHook, RetryPolicy};
 use crate::identity::KernelIdentity;
 use crate::source::{Context, HeaderSource, SourceError};
 use crate::unpack::HeadersTree;
-use crate::vocab::error_chain;
-use crate::vocab::ErrorKind;
-use crate::vocab::LocalPackage;
-use crate::vocab::{PackageRef, PackageSet, Requirement};
+use crate::vocab::{
+    error_chain, ErrorKind, LocalPackage, PackageRef, PackageSet, Requirement, SourceKind,
+};
 
 /// Where resolved identities are remembered, under the cache directory. An exact kernel's
 /// header set never changes, so once an identity was resolved and its packages verified, the
@@ -278,7 +277,7 @@ impl Resolver {
     pub fn chain(&self, target: &ChainTarget) -> Result<Vec<Arc<dyn HeaderSource>>, Error> {
         let mut out: Vec<Arc<dyn HeaderSource>> = self.extra_sources.clone();
         for spec in self.chain_specs(target)? {
-            out.push(catalog::build_source(&spec)?);
+            out.push(crate::source::build(&spec)?);
         }
         Ok(out)
     }
@@ -288,7 +287,7 @@ impl Resolver {
         let specs = self.chain_specs(target)?;
         let mut sources = Vec::new();
         for spec in &specs {
-            sources.push(catalog::build_source(spec)?);
+            sources.push(crate::source::build(spec)?);
         }
         let mut entries: Vec<ChainEntry> = self
             .extra_sources
@@ -297,11 +296,11 @@ impl Resolver {
                 id: s.id().to_string(),
                 kind: s.kind(),
                 stage: s.kind().stage().as_str(),
-                origin: catalog::Origin::Config,
+                origin: Origin::Config,
                 urls: s.urls().iter().map(|u| self.mirrors.rewrite(u)).collect(),
             })
             .collect();
-        entries.extend(catalog::describe_chain(&specs, &sources, &self.mirrors));
+        entries.extend(describe_entries(&specs, &sources, &self.mirrors));
         Ok(entries)
     }
 
@@ -628,6 +627,36 @@ impl Resolver {
             None => (Ok(out), notes),
         }
     }
+}
+
+/// A chain entry as `kheaders sources` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainEntry {
+    pub id: String,
+    pub kind: SourceKind,
+    pub stage: &'static str,
+    pub origin: Origin,
+    /// Every URL the source would contact, after mirror rewriting.
+    pub urls: Vec<String>,
+}
+
+/// Describes catalog-built sources for `kheaders sources`.
+fn describe_entries(
+    specs: &[SourceSpec],
+    sources: &[Arc<dyn HeaderSource>],
+    mirrors: &MirrorMap,
+) -> Vec<ChainEntry> {
+    specs
+        .iter()
+        .zip(sources)
+        .map(|(spec, s)| ChainEntry {
+            id: s.id().to_string(),
+            kind: spec.kind(),
+            stage: spec.stage().as_str(),
+            origin: spec.origin,
+            urls: s.urls().iter().map(|u| mirrors.rewrite(u)).collect(),
+        })
+        .collect()
 }
 
 /// Version of the resolution record; a record of another version is ignored.

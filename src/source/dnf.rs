@@ -57,10 +57,9 @@ use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
 use crate::metadata::openpgp::{self, Keyring};
 use crate::metadata::primary::{for_each_package, PrimaryPackage};
 use crate::metadata::repomd::parse_repomd;
-use crate::vocab::error_chain;
-use crate::vocab::ErrorKind;
 use crate::vocab::{
-    Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
+    error_chain, Checksum, ErrorKind, Expected, PackageFormat, PackageRef, PackageSet, SourceId,
+    SourceKind,
 };
 
 /// Read buffer between the decompressor and the XML parser. Large enough that the parser

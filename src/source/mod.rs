@@ -9,10 +9,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::catalog::SourceSpec;
+use crate::config::ConfigError;
 use crate::fetch::{FetchError, Fetcher};
 use crate::identity::KernelIdentity;
-use crate::vocab::ErrorKind;
-use crate::vocab::{PackageSet, SourceId, SourceKind};
+use crate::vocab::{ErrorKind, PackageSet, SourceId, SourceKind};
 
 pub mod amazon;
 pub mod apt;
@@ -145,4 +146,17 @@ pub trait HeaderSource: Send + Sync + fmt::Debug {
         cx: &Context,
         id: &KernelIdentity,
     ) -> Result<Option<PackageSet>, SourceError>;
+}
+
+/// Builds one source from its spec.
+pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
+    match spec.kind() {
+        SourceKind::Dnf => dnf::build(spec),
+        SourceKind::Amazon => amazon::build(spec),
+        SourceKind::Apt => apt::build(spec),
+        SourceKind::Koji => koji::build(spec),
+        SourceKind::DebianSnapshot => debian_snapshot::build(spec),
+        SourceKind::Launchpad => launchpad::build(spec),
+        SourceKind::UrlTemplate => url_template::build(spec),
+    }
 }

@@ -1,23 +1,8 @@
 //! The `url-template` source: operator-provided URL templates, and the catalog's known
 //! direct layouts (Koji package paths, Oracle `getPackage/`, vault `Packages/` paths).
 //!
-//! A template is a URL with placeholders, e.g.
-//! `https://kojipkgs.fedoraproject.org/packages/kernel/{version}/{rel}/{arch}/{filename}`,
-//! expanded per root header package of the identity:
-//!
-//! | placeholder | example |
-//! |---|---|
-//! | `{release}` | `6.8.9-300.fc40.x86_64` (`uname -r`) |
-//! | `{name}` | `kernel-devel`, `linux-headers-6.1.0-18-amd64` |
-//! | `{version}` | `6.8.9` (RPM V; deb: the full package version when pinned) |
-//! | `{rel}` | `300.fc40` (RPM R) |
-//! | `{arch}` | `x86_64` |
-//! | `{debarch}` | `amd64` |
-//! | `{distro}` | `fedora` |
-//! | `{distro_version}` | `40` |
-//! | `{distro_major}` | `8` (of `8.9`) |
-//! | `{elver}` | `9.3` from `el9_3`; the vault directory for CentOS (`8.5.2111`, `7.9.2009`) |
-//! | `{filename}` | `kernel-devel-6.8.9-300.fc40.x86_64.rpm` |
+//! Templates and their placeholders are described in [`crate::template`]; each is
+//! expanded per root header package of the identity.
 //!
 //! Unknown placeholders are a config error at load time. A 404 is "not here"; an existing
 //! URL is returned with `check_package_header` set, so the downloaded package is accepted
@@ -31,62 +16,8 @@ use super::{Context, HeaderSource, SourceError};
 use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
 use crate::identity::{Family, KernelIdentity};
+use crate::template::{self, expand};
 use crate::vocab::{Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind};
-
-/// Every placeholder a template may use.
-pub const PLACEHOLDERS: &[&str] = &[
-    "release",
-    "name",
-    "version",
-    "rel",
-    "arch",
-    "debarch",
-    "distro",
-    "distro_version",
-    "distro_major",
-    "elver",
-    "filename",
-];
-
-/// Checks a template's placeholders; the error names the first unknown one.
-pub fn check_template(t: &str) -> Result<(), String> {
-    let mut rest = t;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("template `{t}`: unclosed `{{`"))?;
-        let name = &after[..close];
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(format!(
-                "template `{t}`: unknown placeholder `{{{name}}}` (known: {})",
-                PLACEHOLDERS
-                    .iter()
-                    .map(|p| format!("{{{p}}}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        rest = &after[close + 1..];
-    }
-    if url::Url::parse(&t.replace(['{', '}'], "")).is_err() {
-        return Err(format!("template `{t}` is not an absolute URL"));
-    }
-    Ok(())
-}
-
-/// Expands a template for one package; `None` when a placeholder has no value for this
-/// identity (a `{rel}` for a Debian kernel, an `{elver}` for an `el7` kernel outside CentOS).
-pub fn expand(t: &str, vars: &[(&str, Option<String>)]) -> Option<String> {
-    let mut out = t.to_string();
-    for (k, v) in vars {
-        let key = format!("{{{k}}}");
-        if out.contains(&key) {
-            out = out.replace(&key, v.as_deref()?);
-        }
-    }
-    Some(out)
-}
 
 /// The placeholder values for an identity's root package.
 pub fn vars_for(
@@ -124,10 +55,10 @@ pub struct UrlTemplateSource {
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
     let templates = spec.config.templates.clone().unwrap_or_default();
     for t in &templates {
-        check_template(t).map_err(|message| ConfigError::Source {
+        template::check(t).map_err(|e| ConfigError::Source {
             origin: format!("{:?}", spec.origin).to_lowercase(),
             source_name: spec.name.clone(),
-            message,
+            message: e.to_string(),
         })?;
     }
     Ok(Arc::new(UrlTemplateSource {
@@ -220,14 +151,6 @@ impl HeaderSource for UrlTemplateSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unknown_placeholder_is_named() {
-        let e = check_template("https://x/{relase}/{filename}").unwrap_err();
-        assert!(e.contains("{relase}"), "{e}");
-        assert!(check_template("https://x/{release}/{filename}").is_ok());
-        assert!(check_template("https://x/{release").is_err());
-    }
 
     #[test]
     fn koji_layout_expands_for_fedora() {

@@ -11,78 +11,12 @@
 //! `data.tar` may be uncompressed or compressed with xz (the default since dpkg 1.17),
 //! zstd (Ubuntu since 21.10), gzip or bzip2. Members are named `./usr/src/...`.
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use super::writer::Writer;
 use super::UnpackError;
-use crate::compression::Compression;
-use crate::vocab::PackageRef;
-
-/// Largest `control` file read (real ones are a few KB).
-const MAX_CONTROL: u64 = 1024 * 1024;
-
-fn malformed(path: &Path, detail: impl Into<String>) -> UnpackError {
-    UnpackError::Malformed {
-        package: path.display().to_string(),
-        detail: detail.into(),
-    }
-}
-
-/// The compression named by a member's suffix (`data.tar.xz` → xz).
-fn member_compression(name: &str, stem: &str) -> Option<Compression> {
-    match name.strip_prefix(stem)? {
-        "" => Some(Compression::None),
-        ".gz" => Some(Compression::Gzip),
-        ".xz" => Some(Compression::Xz),
-        ".zst" => Some(Compression::Zstd),
-        ".bz2" => Some(Compression::Bzip2),
-        _ => None,
-    }
-}
-
-/// Finds the member `<stem>` / `<stem>.<ext>` and hands a decompressed reader of it to `f`.
-fn with_member<T>(
-    path: &Path,
-    stem: &str,
-    f: impl FnOnce(&mut dyn Read) -> Result<T, UnpackError>,
-) -> Result<T, UnpackError> {
-    let file = File::open(path).map_err(|source| UnpackError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let mut ar = ar::Archive::new(BufReader::new(file));
-    let mut seen = Vec::new();
-    let mut first = true;
-    while let Some(entry) = ar.next_entry() {
-        let entry = entry.map_err(|e| malformed(path, format!("ar archive: {e}")))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        if first {
-            first = false;
-            if name != "debian-binary" {
-                return Err(malformed(
-                    path,
-                    format!("first member is `{name}`, expected `debian-binary`"),
-                ));
-            }
-        }
-        if let Some(c) = member_compression(&name, stem) {
-            let mut dec = c
-                .decoder(entry)
-                .map_err(|e| malformed(path, format!("{name}: {e}")))?;
-            return f(&mut dec);
-        }
-        seen.push(name);
-    }
-    Err(malformed(
-        path,
-        format!(
-            "no {stem}{{,.gz,.xz,.zst,.bz2}} member (members: {})",
-            seen.join(", ")
-        ),
-    ))
-}
+use crate::package::deb::with_member;
 
 /// Unpacks `data.tar.*` into the writer's root.
 pub fn unpack(path: &Path, w: &mut Writer) -> Result<(), UnpackError> {
@@ -134,52 +68,4 @@ pub fn walk_tar(r: &mut dyn Read, w: &mut Writer) -> Result<(), UnpackError> {
         }
     }
     Ok(())
-}
-
-/// `Package`, `Version`, `Architecture` of `control.tar.*/control` must equal the package's.
-pub fn verify_header(path: &Path, pkg: &PackageRef) -> Result<(), UnpackError> {
-    let control = with_member(path, "control.tar", |r| {
-        let mut ar = tar::Archive::new(r);
-        let entries = ar
-            .entries()
-            .map_err(|e| malformed(path, format!("control.tar: {e}")))?;
-        for entry in entries {
-            let e = entry.map_err(|e| malformed(path, format!("control.tar: {e}")))?;
-            let p = e.path_bytes().into_owned();
-            if p == b"./control" || p == b"control" {
-                let mut s = String::new();
-                e.take(MAX_CONTROL)
-                    .read_to_string(&mut s)
-                    .map_err(|e| malformed(path, format!("control: {e}")))?;
-                return Ok(s);
-            }
-        }
-        Err(malformed(path, "control.tar has no `control` file"))
-    })?;
-    let get = |key: &str| -> Option<&str> {
-        control.lines().find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            (k.eq_ignore_ascii_case(key)).then(|| v.trim())
-        })
-    };
-    let mut diffs = Vec::new();
-    for (key, want) in [
-        ("Package", pkg.name.as_str()),
-        ("Version", pkg.version.as_str()),
-        ("Architecture", pkg.arch.as_str()),
-    ] {
-        match get(key) {
-            Some(v) if v == want => {}
-            Some(v) => diffs.push(format!("{key} `{v}`, expected `{want}`")),
-            None => diffs.push(format!("no {key} field, expected `{want}`")),
-        }
-    }
-    if diffs.is_empty() {
-        Ok(())
-    } else {
-        Err(UnpackError::Integrity {
-            package: path.display().to_string(),
-            detail: format!("the package's own control file says {}", diffs.join("; ")),
-        })
-    }
 }

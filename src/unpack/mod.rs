@@ -14,9 +14,8 @@
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-use crate::vocab::ErrorKind;
-use crate::vocab::LocalPackage;
-use crate::vocab::{PackageFormat, PackageRef};
+use crate::package::PackageError;
+use crate::vocab::{ErrorKind, LocalPackage, PackageFormat};
 
 pub mod cpio;
 mod deb;
@@ -68,6 +67,20 @@ impl UnpackError {
             | UnpackError::Integrity { .. } => ErrorKind::Integrity,
             UnpackError::Destination { .. } => ErrorKind::InvalidInput,
             _ => ErrorKind::Other,
+        }
+    }
+}
+
+impl From<PackageError> for UnpackError {
+    fn from(e: PackageError) -> Self {
+        match e {
+            PackageError::Malformed { package, detail } => {
+                UnpackError::Malformed { package, detail }
+            }
+            PackageError::Integrity { package, detail } => {
+                UnpackError::Integrity { package, detail }
+            }
+            PackageError::Io { path, source } => UnpackError::Io { path, source },
         }
     }
 }
@@ -210,16 +223,5 @@ pub fn format_of(path: &Path) -> Option<PackageFormat> {
         "rpm" => Some(PackageFormat::Rpm),
         "deb" | "udeb" | "ddeb" => Some(PackageFormat::Deb),
         _ => None,
-    }
-}
-
-/// Opens a downloaded package and checks that its own header names `pkg` (RPM: name, EVR
-/// and arch, and the header's digests verify; deb: `Package`, `Version`, `Architecture`).
-/// The fetcher calls this for packages whose metadata carried no digest
-/// (`Expected::check_package_header`).
-pub fn verify_package_header(path: &std::path::Path, pkg: &PackageRef) -> Result<(), UnpackError> {
-    match pkg.format {
-        PackageFormat::Rpm => rpm::verify_header(path, pkg),
-        PackageFormat::Deb => deb::verify_header(path, pkg),
     }
 }

@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use kheaders::unpack::{
-    unpack_all, unpack_files, verify_package_header, UnpackError, UnpackLimits,
-};
+use kheaders::package::verify_header as verify_package_header;
+use kheaders::unpack::{unpack_all, unpack_files, UnpackError, UnpackLimits};
 use kheaders::vocab::{Expected, PackageFormat, PackageRef};
 use kheaders::ErrorKind;
 
@@ -361,7 +360,10 @@ fn truncated_deb_fails_header_verification_as_malformed() {
         ),
     )
     .unwrap_err();
-    assert!(matches!(err, UnpackError::Malformed { .. }), "{err:?}");
+    assert!(
+        matches!(err, kheaders::package::PackageError::Malformed { .. }),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,72 @@
+//! Opening a downloaded package file and checking what it claims about itself, before any of
+//! it is trusted: an RPM's own header (name, EVR, arch, header digests), a deb's
+//! `control` (`Package`, `Version`, `Architecture`).
+//!
+//! This floor sits below the fetcher (which checks a package's header while choosing between
+//! mirrors) and below [`crate::unpack`] (which reads the same headers to find the payload).
+
+use std::path::{Path, PathBuf};
+
+use crate::vocab::{ErrorKind, PackageFormat, PackageRef};
+
+pub mod deb;
+pub mod rpm;
+
+/// What is wrong with a package file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// The file cannot be read as the format it claims (truncated, corrupt, not a package).
+    #[error("{package}: malformed package: {detail}")]
+    Malformed { package: String, detail: String },
+    /// The package's own header or digests contradict what was expected of it.
+    #[error("{package}: integrity check failed: {detail}")]
+    Integrity { package: String, detail: String },
+    #[error("I/O error at {path}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl PackageError {
+    /// The kind a caller branches on: a package that is not what it claims is an integrity
+    /// failure, whether unreadable or contradicting.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PackageError::Malformed { .. } | PackageError::Integrity { .. } => ErrorKind::Integrity,
+            PackageError::Io { .. } => ErrorKind::Other,
+        }
+    }
+}
+
+pub(crate) fn malformed(path: &Path, detail: impl Into<String>) -> PackageError {
+    PackageError::Malformed {
+        package: path.display().to_string(),
+        detail: detail.into(),
+    }
+}
+
+pub(crate) fn integrity(path: &Path, detail: impl Into<String>) -> PackageError {
+    PackageError::Integrity {
+        package: path.display().to_string(),
+        detail: detail.into(),
+    }
+}
+
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PackageError + '_ {
+    move |source| PackageError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Opens a downloaded package and checks that its own header names `pkg` (RPM: name, EVR
+/// and arch, and the header's digests verify; deb: `Package`, `Version`, `Architecture`).
+pub fn verify_header(path: &Path, pkg: &PackageRef) -> Result<(), PackageError> {
+    match pkg.format {
+        PackageFormat::Rpm => rpm::verify_header(path, pkg),
+        PackageFormat::Deb => deb::verify_header(path, pkg),
+    }
+}
