@@ -141,7 +141,7 @@ pub(super) fn check_distro_version(
             if series(&d.upstream) != want {
                 return Err(err(
                         "release",
-                        &id.release(),
+                        id.release(),
                         format!(
                             "a Debian {major} kernel ABI of the {}.{} series (plain ABI names belong to one release)",
                             want.0, want.1

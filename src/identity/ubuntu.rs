@@ -90,7 +90,7 @@ pub(super) fn check_distro_version(
         if series(&u.upstream) < *ga {
             return Err(err(
                 "release",
-                &id.release(),
+                id.release(),
                 format!(
                     "a kernel of series {}.{} or later for Ubuntu {dv}",
                     ga.0, ga.1
