@@ -1,0 +1,181 @@
+//! Metadata files: streamed to a verified file under `metadata-v1/<bucket>/`, revalidated
+//! with `ETag` / `Last-Modified`, with "not found" answers remembered for a while.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::cache::{self, MetaRecord, NegativeRecord};
+use super::transfer::{Fetched, Job};
+use super::{FetchError, Fetcher};
+use crate::vocab::Expected;
+
+impl Fetcher {
+    pub(super) fn negative_hit(&self, url: &str) -> Option<FetchError> {
+        if self.opts.not_found_ttl.is_zero() || url.starts_with("file:") {
+            return None;
+        }
+        let rec: NegativeRecord =
+            cache::read_json(&cache::negative_path(&self.opts.cache_dir, url))?;
+        (rec.url == url && rec.until > cache::unix_now()).then(|| {
+            tracing::debug!(url, status = rec.status, "answered from the negative cache");
+            FetchError::NotFound {
+                url: url.to_string(),
+                status: rec.status,
+            }
+        })
+    }
+
+    pub(super) fn remember_missing(&self, e: &FetchError) {
+        let FetchError::NotFound { url, status } = e else {
+            return;
+        };
+        if url.starts_with("file:") {
+            return;
+        }
+        let ttl = if *status == 410 {
+            self.opts.gone_ttl
+        } else {
+            self.opts.not_found_ttl
+        };
+        if ttl.is_zero() || self.opts.not_found_ttl.is_zero() {
+            return;
+        }
+        let rec = NegativeRecord {
+            url: url.clone(),
+            status: *status,
+            until: cache::unix_now() + ttl.as_secs(),
+        };
+        let path = cache::negative_path(&self.opts.cache_dir, url);
+        if let Err(err) = cache::write_json(&path, &rec) {
+            tracing::debug!(error = %err, "could not record a negative cache entry");
+        }
+    }
+
+    fn forget_missing(&self, url: &str) {
+        let _ = std::fs::remove_file(cache::negative_path(&self.opts.cache_dir, url));
+    }
+
+    /// Streams a (possibly large) body to a verified file under `metadata-v1/<bucket>/`,
+    /// returning its path. The file is renamed into place only after `expected` matched.
+    ///
+    /// A cached copy is reused without a request when `expected` carries a digest it
+    /// matches; otherwise it is revalidated with `ETag`/`Last-Modified`.
+    pub async fn get_file(
+        &self,
+        url: &str,
+        bucket: &str,
+        expected: &Expected,
+    ) -> Result<PathBuf, FetchError> {
+        let rewritten = self.rewrite(url);
+        self.fetch_metadata(&rewritten, bucket, expected, None, true)
+            .await
+    }
+
+    pub(super) async fn fetch_metadata(
+        &self,
+        url: &str,
+        bucket: &str,
+        expected: &Expected,
+        limit: Option<u64>,
+        show_progress: bool,
+    ) -> Result<PathBuf, FetchError> {
+        let started = Instant::now();
+        let name = cache::sha256_hex(url);
+        let dir = self.opts.cache_dir.join(cache::METADATA).join(bucket);
+        let dest = dir.join(&name[..32]);
+        let meta_path = cache::meta_path(&dest);
+        if let Some(e) = self.negative_hit(url) {
+            return Err(e);
+        }
+        let _guard = self.lock_entry(&format!("meta:{}", dest.display())).await?;
+
+        // Singleflight: a fetch of this entry completed while we waited for the lock.
+        let done_after_we_asked = self
+            .completed
+            .lock()
+            .expect("completed map poisoned")
+            .get(&dest)
+            .is_some_and(|t| *t >= started);
+        if let Some(e) = self.negative_hit(url) {
+            return Err(e);
+        }
+        let record: Option<MetaRecord> = cache::read_json(&meta_path);
+        let record = record.filter(|r| {
+            r.url == url && std::fs::metadata(&dest).is_ok_and(|m| m.is_file() && m.len() == r.size)
+        });
+        if let Some(rec) = &record {
+            let pinned = !expected.checksums.is_empty();
+            let fresh = done_after_we_asked
+                || cache::unix_now().saturating_sub(rec.fetched_at)
+                    < self.opts.metadata_max_age.as_secs();
+            if pinned || fresh {
+                let ok = cache::verify_file_async(
+                    dest.clone(),
+                    expected.size.or(Some(rec.size)),
+                    Some(rec.sha256.clone()),
+                    expected.checksums.clone(),
+                )
+                .await
+                .is_some();
+                if ok {
+                    tracing::debug!(url, path = %dest.display(), "metadata answered from the cache");
+                    return Ok(dest);
+                }
+            }
+        }
+
+        let tmp = dir.join(format!(".{}.partial", &name[..32]));
+        let urls = [url.to_string()];
+        let conditional = record.as_ref().filter(|r| {
+            expected.checksums.is_empty() && (r.etag.is_some() || r.last_modified.is_some())
+        });
+        let job = Job {
+            name: url.rsplit('/').next().unwrap_or(url),
+            urls: &urls,
+            tmp: &tmp,
+            expected,
+            limit,
+            validators: conditional,
+            header_check: None,
+            show_progress,
+        };
+        match self.fetch_with_fallback(&job, &mut Vec::new()).await {
+            Ok(Fetched::NotModified) => {
+                let mut rec = conditional
+                    .cloned()
+                    .expect("304 only for conditional requests");
+                rec.fetched_at = cache::unix_now();
+                cache::write_json(&meta_path, &rec)?;
+                tracing::debug!(url, "metadata revalidated (304)");
+            }
+            Ok(Fetched::Body(t)) => {
+                // Validators first out, body in, validators back: a crash in between leaves
+                // a body without a record, which is simply fetched again.
+                let _ = std::fs::remove_file(&meta_path);
+                std::fs::rename(&tmp, &dest).map_err(|e| FetchError::Io {
+                    path: dest.clone(),
+                    source: e,
+                })?;
+                let rec = MetaRecord {
+                    url: url.to_string(),
+                    etag: t.etag,
+                    last_modified: t.last_modified,
+                    size: t.size,
+                    sha256: t.sha256,
+                    fetched_at: cache::unix_now(),
+                };
+                cache::write_json(&meta_path, &rec)?;
+                self.forget_missing(url);
+            }
+            Err(e) => {
+                self.remember_missing(&e);
+                return Err(e);
+            }
+        }
+        self.completed
+            .lock()
+            .expect("completed map poisoned")
+            .insert(dest.clone(), Instant::now());
+        Ok(dest)
+    }
+}
