@@ -1,5 +1,8 @@
 //! Metadata files: streamed to a verified file under `metadata-v1/<bucket>/`, revalidated
-//! with `ETag` / `Last-Modified`, with "not found" answers remembered for a while.
+//! with `ETag` / `Last-Modified`, with "not found" answers remembered for a while; or, when
+//! signed metadata names the file by its digest (a `primary.xml` named by `repomd.xml`, a
+//! `Packages` named by `InRelease`), stored once under `metadata-v1/by-digest/` and reused
+//! whichever mirror or URL named it.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -7,7 +10,7 @@ use std::time::Instant;
 use super::cache::{self, MetaRecord, NegativeRecord};
 use super::transfer::{Fetched, Job};
 use super::{FetchError, Fetcher};
-use crate::vocab::Expected;
+use crate::vocab::{Checksum, Expected};
 
 impl Fetcher {
     pub(super) fn negative_hit(&self, url: &str) -> Option<FetchError> {
@@ -178,4 +181,82 @@ impl Fetcher {
             .insert(dest.clone(), Instant::now());
         Ok(dest)
     }
+
+    /// A metadata file named by its digest (`expected.checksums[0]`): answered from
+    /// `metadata-v1/by-digest/<algo>-<hex>` without a request when a copy there still hashes
+    /// to it, else fetched from `url` (verified while streaming) and stored there. A file
+    /// named by its digest never changes, so a copy fetched through one mirror serves every
+    /// other mirror and URL; concurrent callers for one digest share one fetch.
+    ///
+    /// Without a digest this is [`Fetcher::get_file`] with `bucket`.
+    pub async fn get_by_digest(
+        &self,
+        url: &str,
+        bucket: &str,
+        expected: &Expected,
+    ) -> Result<PathBuf, FetchError> {
+        let Some(sum) = expected.checksums.first() else {
+            return self.get_file(url, bucket, expected).await;
+        };
+        let dir = self.opts.cache_dir.join(cache::METADATA).join(BY_DIGEST);
+        let name = digest_name(sum);
+        let dest = dir.join(&name);
+        if self.verified_copy(&dest, expected).await {
+            tracing::debug!(url, path = %dest.display(), "metadata answered by digest from the cache");
+            return Ok(dest);
+        }
+        let _guard = self.lock_entry(&format!("digest:{name}")).await?;
+        if self.verified_copy(&dest, expected).await {
+            return Ok(dest);
+        }
+        let url = self.rewrite(url);
+        if let Some(e) = self.negative_hit(&url) {
+            return Err(e);
+        }
+        let tmp = dir.join(format!(".{name}.partial"));
+        let urls = [url.clone()];
+        let job = Job {
+            name: url.rsplit('/').next().unwrap_or(&url),
+            urls: &urls,
+            tmp: &tmp,
+            expected,
+            limit: None,
+            validators: None,
+            header_check: None,
+            show_progress: true,
+        };
+        match self.fetch_with_fallback(&job, &mut Vec::new()).await {
+            Ok(_) => {
+                std::fs::rename(&tmp, &dest).map_err(|e| FetchError::Io {
+                    path: dest.clone(),
+                    source: e,
+                })?;
+                self.forget_missing(&url);
+                Ok(dest)
+            }
+            Err(e) => {
+                self.remember_missing(&e);
+                Err(e)
+            }
+        }
+    }
+
+    async fn verified_copy(&self, path: &std::path::Path, expected: &Expected) -> bool {
+        cache::verify_file_async(
+            path.to_path_buf(),
+            expected.size,
+            None,
+            expected.checksums.clone(),
+        )
+        .await
+        .is_some()
+    }
+}
+
+/// Where [`Fetcher::get_by_digest`] keeps files, under `metadata-v1/`.
+pub const BY_DIGEST: &str = "by-digest";
+
+/// `sha256-<hex>`: the file name of a digest-named metadata file.
+fn digest_name(sum: &Checksum) -> String {
+    format!("{:?}-{}", sum.algo, sum.hex).to_lowercase()
 }

@@ -55,6 +55,7 @@ pub use client::PER_HOST_CONNECTIONS;
 pub use error::{is_transient_status, FetchError};
 pub use hash::Hashers;
 pub use lock::EntryGuard;
+pub use meta::BY_DIGEST;
 pub use progress::{Progress, ProgressHook, TransferProgress};
 pub use retry::RetryPolicy;
 

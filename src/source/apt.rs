@@ -252,7 +252,7 @@ impl AptSource {
     }
 
     /// Fetches one index file verified against the signed `Release` (size and SHA256) into
-    /// a content-addressed cache (`metadata-v1/apt-by-hash/<sha256>`), so an unchanged index
+    /// the fetcher's digest-named metadata cache ([`crate::fetch::Fetcher::get_by_digest`]), so an unchanged index
     /// is never downloaded twice. When the archive publishes by hash and the plain path
     /// fails (404, or bytes of a newer index than our `InRelease`), the by-hash path is
     /// tried, as apt does.
@@ -263,23 +263,13 @@ impl AptSource {
         entry: &IndexFile,
         url: &str,
     ) -> Result<PathBuf, SourceError> {
-        let cas_dir = cx
-            .fetcher
-            .cache_dir()
-            .join("metadata-v1")
-            .join("apt-by-hash");
-        let cas = cas_dir.join(&entry.sha256);
-        if let Ok(Some(())) = verify_cached(&cas, entry).await {
-            tracing::debug!(url, "index unchanged; using the cached copy");
-            return Ok(cas);
-        }
         let expected = Expected {
             size: Some(entry.size),
             checksums: vec![Checksum::sha256(&entry.sha256)],
             check_package_header: false,
         };
         let bucket = format!("apt-{}", self.id.path_safe());
-        let fetched = match cx.fetcher.get_file(url, &bucket, &expected).await {
+        match cx.fetcher.get_by_digest(url, &bucket, &expected).await {
             Ok(p) => Ok(p),
             Err(e @ (FetchError::Integrity { .. } | FetchError::NotFound { .. }))
                 if suite.release.acquire_by_hash =>
@@ -291,7 +281,7 @@ impl AptSource {
                     entry.sha256
                 );
                 tracing::debug!(url, error = %e, "retrying the index by hash");
-                match cx.fetcher.get_file(&by_hash, &bucket, &expected).await {
+                match cx.fetcher.get_by_digest(&by_hash, &bucket, &expected).await {
                     Ok(p) => Ok(p),
                     // The by-hash copy is absent: report the original failure.
                     Err(FetchError::NotFound { .. }) => Err(e),
@@ -300,16 +290,7 @@ impl AptSource {
             }
             Err(e) => Err(e),
         }
-        .map_err(from_fetch)?;
-        let io = |e: std::io::Error| {
-            SourceError::Fetch(FetchError::Io {
-                path: cas.clone(),
-                source: e,
-            })
-        };
-        tokio::fs::create_dir_all(&cas_dir).await.map_err(io)?;
-        tokio::fs::rename(&fetched, &cas).await.map_err(io)?;
-        Ok(cas)
+        .map_err(from_fetch)
     }
 
     /// Fetches, verifies and scans one component's Packages index.
@@ -370,25 +351,6 @@ impl AptSource {
                 .collect(),
         ))
     }
-}
-
-/// `Ok(Some(()))` when `path` holds exactly the bytes `entry` describes.
-async fn verify_cached(path: &Path, entry: &IndexFile) -> std::io::Result<Option<()>> {
-    let meta = tokio::fs::metadata(path).await?;
-    if meta.len() != entry.size {
-        return Ok(None);
-    }
-    let path = path.to_path_buf();
-    let want = entry.sha256.clone();
-    tokio::task::spawn_blocking(move || {
-        use sha2::Digest;
-        let mut f = std::fs::File::open(&path)?;
-        let mut h = sha2::Sha256::new();
-        std::io::copy(&mut f, &mut h)?;
-        Ok((hex::encode(h.finalize()) == want).then_some(()))
-    })
-    .await
-    .map_err(std::io::Error::other)?
 }
 
 /// The text of a cleartext-signed document without checking its signature (only with

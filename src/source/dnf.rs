@@ -521,7 +521,11 @@ async fn try_mirror(
         checksums: vec![primary.checksum.clone()],
         check_package_header: false,
     };
-    let path = match primary_file(cx, source, &primary_url, &expected).await {
+    let path = match cx
+        .fetcher
+        .get_by_digest(&primary_url, &source.path_safe(), &expected)
+        .await
+    {
         Ok(p) => p,
         // The repository exists (repomd answered) but not the file it names: a broken or
         // half-synced mirror, not an absent repository.
@@ -613,74 +617,6 @@ async fn check_repomd_signature(
             detail: format!("repomd.xml.asc does not vouch for repomd.xml: {e}"),
         }),
     }
-}
-
-/// The primary file, verified: reused from the content-addressed metadata cache
-/// (`metadata-v1/dnf-primary/<algo>-<digest>`) when a copy with the digest repomd names is
-/// there and still hashes to it, else downloaded through the fetcher (verified on disk) and
-/// moved there. A primary is immutable once named by its digest, so only `repomd.xml` needs
-/// fetching again on a later lookup.
-async fn primary_file(
-    cx: &Context,
-    source: &SourceId,
-    url: &str,
-    expected: &Expected,
-) -> Result<PathBuf, FetchError> {
-    let sum = &expected.checksums[0];
-    let dir = cx
-        .fetcher
-        .cache_dir()
-        .join("metadata-v1")
-        .join("dnf-primary");
-    let cached = dir.join(format!("{:?}-{}", sum.algo, sum.hex).to_lowercase());
-    let check = {
-        let cached = cached.clone();
-        let expected = expected.clone();
-        tokio::task::spawn_blocking(move || verify_file(&cached, &expected))
-    };
-    if let Ok(true) = check.await {
-        tracing::debug!(source = %source, path = %cached.display(), "primary reused from cache");
-        return Ok(cached);
-    }
-    let fresh = cx
-        .fetcher
-        .get_file(url, &source.path_safe(), expected)
-        .await?;
-    std::fs::create_dir_all(&dir).map_err(|e| FetchError::Io {
-        path: dir.clone(),
-        source: e,
-    })?;
-    if let Err(e) = std::fs::rename(&fresh, &cached) {
-        // A concurrent lookup may have moved the same verified file there first.
-        if !verify_file(&cached, expected) {
-            return Err(FetchError::Io {
-                path: cached.clone(),
-                source: e,
-            });
-        }
-    }
-    Ok(cached)
-}
-
-/// Whether `path` exists with the expected size and digests.
-fn verify_file(path: &Path, expected: &Expected) -> bool {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let mut h = Hashers::new(&expected.checksums);
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        match f.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                size += n as u64;
-                h.update(&buf[..n]);
-            }
-            Err(_) => return false,
-        }
-    }
-    expected.size.is_none_or(|s| s == size) && h.verify("", &expected.checksums).is_ok()
 }
 
 /// Picks, for every wanted package, the entry with its name, V-R and arch (the highest
@@ -840,6 +776,10 @@ fn scan_primary(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn verify_file(path: &Path, expected: &Expected) -> bool {
+        crate::fetch::cache::verify_file(path, expected.size, None, &expected.checksums).is_some()
+    }
 
     #[test]
     fn hrefs_resolve_against_base_and_xml_base() {

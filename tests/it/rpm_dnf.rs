@@ -439,7 +439,7 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
     let cache = tempfile::tempdir().unwrap();
     let resolver = configured_only(&srv, cache.path(), cfg);
     resolver.locate(&fedora_id()).await.unwrap();
-    let dir = cache.path().join("metadata-v1/dnf-primary");
+    let dir = cache.path().join("metadata-v1/by-digest");
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
         let mut b = std::fs::read(&p).unwrap();
@@ -509,6 +509,45 @@ async fn connection_dropped_mid_primary_falls_through_to_next_mirror() {
         r.notes
     );
     // Nothing half-written was left in the primary cache.
-    let dir = cache.path().join("metadata-v1/dnf-primary");
+    let dir = cache.path().join("metadata-v1/by-digest");
     assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
+}
+
+/// One metadata cache: a primary named by its digest and fetched through mirror-a is the same
+/// file for mirror-b, so a source reading mirror-b asks it only for repomd.xml.
+#[tokio::test]
+async fn primary_fetched_through_one_mirror_is_reused_through_another() {
+    let srv = TestServer::empty().await;
+    serve_mirrors(&srv);
+    let cache = tempfile::tempdir().unwrap();
+    let through = |m: &str| {
+        config(&format!(
+            "[[source]]\nkind = \"dnf\"\nname = \"via-{m}\"\nbase_url = \"https://{m}.example/fedora/40/x86_64/\"\n"
+        ))
+    };
+    let primary = primary_path(ARCHIVE);
+    let a = configured_only(&srv, cache.path(), through("mirror-a"));
+    a.locate(&fedora_id()).await.unwrap();
+    assert_eq!(
+        srv.hits(&format!("/mirror-a.example/fedora/40/x86_64/{primary}")),
+        1
+    );
+    let b = configured_only(&srv, cache.path(), through("mirror-b"));
+    let r = b.locate(&fedora_id()).await.unwrap();
+    assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
+    assert_eq!(
+        srv.hits("/mirror-b.example/fedora/40/x86_64/repodata/repomd.xml"),
+        1
+    );
+    assert_eq!(
+        srv.hits(&format!("/mirror-b.example/fedora/40/x86_64/{primary}")),
+        0
+    );
+    let stored = std::fs::read_dir(cache.path().join("metadata-v1/by-digest"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        stored, 1,
+        "one copy of the primary, whichever mirror named it"
+    );
 }
