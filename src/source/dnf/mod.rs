@@ -43,74 +43,34 @@
 
 use async_trait::async_trait;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use super::{Context, HeaderSource, SourceError};
+
+mod scan;
+mod select;
+mod signature;
+
+pub use scan::open_decompressed;
+use scan::scan_primary;
+use select::select;
+use signature::{check_repomd_signature, read_keyring};
+pub use signature::{
+    repomd_keyring, RepomdSignature, ALMALINUX_10_KEY, ALMALINUX_8_KEY, ALMALINUX_9_KEY,
+    ROCKY_10_KEY, ROCKY_8_KEY, ROCKY_9_KEY,
+};
 
 use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
 use crate::fetch::{FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
 use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
-use crate::metadata::openpgp::{self, Keyring};
-use crate::metadata::primary::{for_each_package, PrimaryPackage};
+use crate::metadata::openpgp::Keyring;
 use crate::metadata::repomd::parse_repomd;
 use crate::vocab::{
-    error_chain, Checksum, ErrorKind, Expected, PackageFormat, PackageRef, PackageSet, SourceId,
-    SourceKind,
+    error_chain, Checksum, ErrorKind, Expected, PackageRef, PackageSet, SourceId, SourceKind,
 };
-
-/// Read buffer between the decompressor and the XML parser. Large enough that the parser
-/// rarely waits on a refill; small enough to be irrelevant next to the decompressor's state.
-const PARSE_BUFFER: usize = 256 * 1024;
-/// How many other versions of the wanted package a not-found answer lists.
-const NEARBY_VERSIONS: usize = 5;
-
-/// Rocky Linux 8 release key (`RPM-GPG-KEY-Rocky-8`, "Rocky Linux Official Signing Key"),
-/// 7051C470A929F454CEBE37B715AF5DAC6D745A60. Provenance: `src/catalog/keys/README.md`.
-pub const ROCKY_8_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-8.asc");
-/// Rocky Linux 9 release key (2022), 21CB256AE16FC54C6E652949702D426D350D275D.
-pub const ROCKY_9_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-9.asc");
-/// Rocky Linux 10 release key, FC226859C0860BF0DDB95B085B106C736FEDFC85.
-pub const ROCKY_10_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-10.asc");
-/// AlmaLinux 8 keys: the 2023 key BC5EDDCADF502C077F1582882AE81E8ACED7258B and the
-/// retired 2021 key 5E9B8F5617B5066CE92057C3488FCF7C3ABB34F8 (older vault releases).
-pub const ALMALINUX_8_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-8.asc");
-/// AlmaLinux 9 key, BF18AC2876178908D6E71267D36CB86CB86B3716.
-pub const ALMALINUX_9_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-9.asc");
-/// AlmaLinux 10 key, EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572.
-pub const ALMALINUX_10_KEY: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-10.asc");
-
-/// The embedded release keys that sign a distro's `repomd.xml` (every major version's: a
-/// key of the same distro is as trusted for one repository as for another). Empty for
-/// distros that do not sign repomd.
-pub fn repomd_keyring(distro: Distro) -> Keyring {
-    let blobs: &[&[u8]] = match distro {
-        Distro::Rocky => &[ROCKY_8_KEY, ROCKY_9_KEY, ROCKY_10_KEY],
-        Distro::Almalinux => &[ALMALINUX_8_KEY, ALMALINUX_9_KEY, ALMALINUX_10_KEY],
-        _ => &[],
-    };
-    let mut kr = Keyring::new();
-    for b in blobs {
-        kr.extend(Keyring::from_bytes(b).expect("embedded keyring parses (unit-tested)"));
-    }
-    kr
-}
-
-/// What a repository's `repodata/repomd.xml.asc` is checked for.
-#[derive(Debug, Clone)]
-pub enum RepomdSignature {
-    /// The repository does not promise a signature: none is fetched.
-    NotChecked,
-    /// It promises one, but `verify_signatures = false`: not fetched, and a note says so.
-    Skipped,
-    /// It must be present and verify with one of these keys.
-    Required(Keyring),
-    /// When published it must verify with one of these keys; a missing one is noted.
-    IfPublished(Keyring),
-}
 
 /// A `dnf` source built from a catalog or config entry.
 #[derive(Debug)]
@@ -197,12 +157,6 @@ impl DnfSource {
     }
 }
 
-fn read_keyring(path: &Path) -> Result<Keyring, String> {
-    let data =
-        std::fs::read(path).map_err(|e| format!("cannot read keyring {}: {e}", path.display()))?;
-    Keyring::from_bytes(&data).map_err(|e| format!("keyring {}: {e}", path.display()))
-}
-
 fn with_slash(u: &str) -> String {
     if u.ends_with('/') {
         u.to_string()
@@ -275,7 +229,7 @@ impl HeaderSource for DnfSource {
 }
 
 /// What one mirror said.
-enum MirrorOutcome {
+pub(super) enum MirrorOutcome {
     /// The repository answered and carries the packages.
     Found(Vec<PackageRef>, Vec<String>),
     /// The repository answered and does not carry them (authoritative), with the reason.
@@ -450,7 +404,7 @@ async fn fetch_mirror_list(
 }
 
 /// Resolves a location against the repository base, honouring `xml:base`.
-fn resolve(base: &str, xml_base: Option<&str>, href: &str) -> Result<String, String> {
+pub(super) fn resolve(base: &str, xml_base: Option<&str>, href: &str) -> Result<String, String> {
     let root = xml_base.map(with_slash).unwrap_or_else(|| base.to_string());
     let root = url::Url::parse(&root).map_err(|e| format!("bad base URL `{root}`: {e}"))?;
     root.join(href)
@@ -566,216 +520,12 @@ async fn try_mirror(
     }
 }
 
-/// Checks `repomd.xml.asc` over the exact `repomd` bytes as `signature` says: `Ok(Some(note))`
-/// when the check was skipped by configuration, `Err(Integrity)` when the promised signature
-/// is missing, malformed, bad or by a key outside the keyring.
-async fn check_repomd_signature(
-    cx: &Context,
-    source: &SourceId,
-    repomd_url: &str,
-    repomd: &[u8],
-    signature: &RepomdSignature,
-) -> Result<Option<String>, SourceError> {
-    let keys = match signature {
-        RepomdSignature::NotChecked => return Ok(None),
-        RepomdSignature::Skipped => {
-            return Ok(Some(format!(
-                "signature of {} (repomd.xml.asc) not checked: verify_signatures = false",
-                cx.fetcher.rewrite(repomd_url)
-            )))
-        }
-        RepomdSignature::Required(keys) | RepomdSignature::IfPublished(keys) => keys,
-    };
-    let asc_url = format!("{repomd_url}.asc");
-    let asc = match cx.fetcher.get_bytes(&asc_url).await {
-        Ok(b) => b,
-        Err(FetchError::NotFound { status, .. })
-            if matches!(signature, RepomdSignature::IfPublished(_)) =>
-        {
-            return Ok(Some(format!(
-                "{} does not publish repomd.xml.asc (HTTP {status}): its metadata is trusted through the repomd.xml checksums only",
-                cx.fetcher.rewrite(repomd_url)
-            )))
-        }
-        Err(FetchError::NotFound { status, .. }) => {
-            return Err(SourceError::Integrity {
-                url: cx.fetcher.rewrite(&asc_url),
-                detail: format!(
-                    "the repository's repomd.xml must be signed (signed_metadata = true or a `keyring`) but its signature answers HTTP {status}"
-                ),
-            })
-        }
-        Err(e) => return Err(e.into()),
-    };
-    match openpgp::verify_detached_bytes(keys, repomd, &asc) {
-        Ok(signer) => {
-            tracing::debug!(source = %source, url = %cx.fetcher.rewrite(repomd_url), %signer, "repomd.xml signature verified");
-            Ok(None)
-        }
-        Err(e) => Err(SourceError::Integrity {
-            url: cx.fetcher.rewrite(repomd_url),
-            detail: format!("repomd.xml.asc does not vouch for repomd.xml: {e}"),
-        }),
-    }
-}
-
-/// Picks, for every wanted package, the entry with its name, V-R and arch (the highest
-/// epoch when several), and builds its [`PackageRef`].
-fn select(base: &str, candidates: &[PrimaryPackage], wanted: &[PackageName]) -> MirrorOutcome {
-    let mut packages = Vec::new();
-    let mut notes = Vec::new();
-    for w in wanted {
-        let vr = w.version.clone().unwrap_or_default();
-        let mut matching: Vec<&PrimaryPackage> = candidates
-            .iter()
-            .filter(|c| c.name == w.name && c.arch == w.arch && c.vr() == vr)
-            .collect();
-        if matching.is_empty() {
-            let mut others: Vec<String> = candidates
-                .iter()
-                .filter(|c| c.name == w.name && c.arch == w.arch)
-                .map(|c| c.display_version())
-                .collect();
-            others.sort_by(|a, b| rpm_version::rpm_evr_compare(b, a));
-            others.dedup();
-            let hint = if others.is_empty() {
-                format!("no {} {} at all", w.name, w.arch)
-            } else {
-                let n = others.len();
-                others.truncate(NEARBY_VERSIONS);
-                format!("{n} other versions, newest {}", others.join(", "))
-            };
-            return MirrorOutcome::Absent(format!(
-                "repository {base} does not carry {}-{vr}.{} ({hint})",
-                w.name, w.arch
-            ));
-        }
-        matching.sort_by(|a, b| rpm_version::rpm_evr_compare(&b.evr(), &a.evr()));
-        let best = matching[0];
-        if matching.len() > 1 {
-            notes.push(format!(
-                "{} entries for {}-{vr}.{}; chose epoch {} (highest of {})",
-                matching.len(),
-                w.name,
-                w.arch,
-                best.epoch,
-                matching
-                    .iter()
-                    .map(|m| m.epoch.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let url = match resolve(base, best.base.as_deref(), &best.href) {
-            Ok(u) => u,
-            Err(detail) => {
-                return MirrorOutcome::Failed(SourceError::Metadata {
-                    url: base.to_string(),
-                    detail,
-                })
-            }
-        };
-        packages.push(PackageRef {
-            name: best.name.clone(),
-            version: best.display_version(),
-            arch: best.arch.clone(),
-            format: PackageFormat::Rpm,
-            urls: vec![url],
-            expected: Expected {
-                size: best.size,
-                checksums: best.checksum.iter().cloned().collect(),
-                check_package_header: best.checksum.is_none(),
-            },
-        });
-    }
-    MirrorOutcome::Found(packages, notes)
-}
-
-/// A reader that hashes and counts what passes through (for `open-checksum`).
-struct HashingReader<R> {
-    inner: R,
-    hashers: Hashers,
-    count: u64,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hashers.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
-/// Opens a downloaded metadata file through the decompressor its magic bytes name.
-pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
-    crate::compression::open_decompressed(path)
-}
-
-/// Streams the verified primary file through its decompressor into the parser, collecting
-/// the entries named in `names`, and checks `open-checksum` / `open-size` over the stream.
-fn scan_primary(
-    path: &Path,
-    url: &str,
-    names: &HashSet<String>,
-    open: Option<&Checksum>,
-    open_size: Option<u64>,
-) -> Result<Vec<PrimaryPackage>, SourceError> {
-    let meta_err = |detail: String| SourceError::Metadata {
-        url: url.to_string(),
-        detail,
-    };
-    let reader = open_decompressed(path).map_err(|e| meta_err(format!("cannot open: {e}")))?;
-    let checks: Vec<Checksum> = open.into_iter().cloned().collect();
-    let mut hashing = BufReader::with_capacity(
-        PARSE_BUFFER,
-        HashingReader {
-            inner: reader,
-            hashers: Hashers::new(&checks),
-            count: 0,
-        },
-    );
-    let mut out = Vec::new();
-    for_each_package(&mut hashing, |n| names.contains(n), |p| out.push(p))
-        .map_err(|e| meta_err(e.to_string()))?;
-    // Drain anything after the root element so the digest covers the whole file.
-    loop {
-        let n = hashing
-            .fill_buf()
-            .map_err(|e| meta_err(format!("decompression failed: {e}")))?
-            .len();
-        if n == 0 {
-            break;
-        }
-        hashing.consume(n);
-    }
-    let inner = hashing.into_inner();
-    if let Some(want) = open_size {
-        if want != inner.count {
-            return Err(SourceError::Integrity {
-                url: url.to_string(),
-                detail: format!(
-                    "decompressed size {} differs from repomd open-size {want}",
-                    inner.count
-                ),
-            });
-        }
-    }
-    if !checks.is_empty() {
-        inner
-            .hashers
-            .verify(url, &checks)
-            .map_err(|e| SourceError::Integrity {
-                url: url.to_string(),
-                detail: format!("open-checksum of the decompressed primary: {e}"),
-            })?;
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metadata::primary::{for_each_package, PrimaryPackage};
+    use std::io::{BufReader, Read};
+    use std::path::Path;
 
     fn verify_file(path: &Path, expected: &Expected) -> bool {
         crate::fetch::cache::verify_file(path, expected.size, None, &expected.checksums).is_some()
