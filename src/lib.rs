@@ -19,9 +19,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The pieces: [`identity`] (what kernel), [`source`] and [`catalog`] (where its headers
-//! live), [`resolver`] (the chain and its attempts), [`fetch`] (download and verify),
-//! [`unpack`] (a relocatable tree), [`metadata`] (pure parsers of the remote formats).
+//! The floors, bottom to top; each imports only floors below it
+//! (`python3 scripts/module-graph.py` checks this):
+//!
+//! - [`vocab`]: the words every floor speaks ([`PackageRef`], [`Checksum`], [`ErrorKind`], ...);
+//! - [`compression`], [`identity`] (what kernel, and its package names), [`template`];
+//! - [`metadata`]: pure parsers of the remote formats (repomd, primary, Release, Packages, ...);
+//! - [`package`]: a downloaded package's own header checked against what was located;
+//! - [`unpack`]: a relocatable tree; [`config`]: the TOML configuration;
+//! - [`fetch`]: the one HTTP client, verification while streaming, the cache;
+//! - [`catalog`]: the embedded default chains; [`source`]: one file per source kind;
+//! - [`resolver`]: the chain, its attempts, the aggregate [`Error`], the JSON document.
 
 pub mod catalog;
 pub mod compression;

@@ -12,7 +12,7 @@
 //! | `$codename` | `bookworm`, `jammy` | Debian/Ubuntu codename |
 //!
 //! Variables that depend on the kernel release (`$elver`: `9.3` from `el9_3`) are expanded by
-//! the source at lookup time. [`chain`] merges catalog and configured sources by stage.
+//! the source at lookup time. [`chain_specs`] merges catalog and configured sources by stage.
 
 use serde::Deserialize;
 use serde::Serialize;

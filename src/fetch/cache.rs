@@ -8,7 +8,7 @@
 //!   metadata-v1/<bucket>/<hash>.meta.json       get_bytes: bucket = http-<host>) + validators
 //!   metadata-v1/by-digest/<algo>-<hex>        metadata named by a digest in signed metadata
 //!   metadata-v1/negative/<hash>.json          "not there" answers with an expiry
-//!   resolutions-v1/<identity cache key>.json  resolved + verified identities (see resolver.rs)
+//!   resolutions-v1/<identity cache key>.json  resolved + verified identities (see resolver/cache.rs)
 //!   locks-v1/<hash>.lock                      one lock file per entry (see lock.rs)
 //! ```
 //!

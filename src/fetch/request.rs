@@ -60,7 +60,7 @@ impl Fetcher {
     ///
     /// The body is cached under `metadata-v1/http-<host>/` with its validators and
     /// revalidated (`If-None-Match` / `If-Modified-Since`) on the next call; a `304` reuses
-    /// it. A `404` is remembered for [`FetcherOptions::not_found_ttl`].
+    /// it. A `404` is remembered for [`super::FetcherOptions::not_found_ttl`].
     pub async fn get_bytes(&self, url: &str) -> Result<Bytes, FetchError> {
         let url = self.rewrite(url);
         if url.starts_with("file:") {

@@ -509,8 +509,10 @@ impl KernelIdentity {
     }
 
     /// Reads the identity of the node whose root filesystem is mounted at `host_root`
-    /// (`/` on the node itself, `/host` in a container that mounts it there). See
-    /// [`detect`](detect::detect).
+    /// (`/` on the node itself, `/host` in a container that mounts it there): the kernel
+    /// release and `uname -v` from `proc/sys/kernel/` under `host_root` (else this process's
+    /// `/proc`, the kernel being shared with a container) and the **host's** os-release. An
+    /// os-release that contradicts the kernel release is an error, never silently used.
     pub fn detect(host_root: &Path) -> Result<Self, IdentityError> {
         detect::detect(host_root)
     }

@@ -12,6 +12,9 @@
 //! # Ok(()) }
 //! ```
 
+mod cache;
+mod chain;
+pub mod document;
 mod error;
 
 pub use error::Error;
@@ -23,13 +26,11 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::{self, ChainTarget, Origin, SourceSpec};
 use crate::config::{Config, MirrorMap, MirrorRule};
-use crate::fetch::{FetchError, Fetcher, FetcherOptions, Progress, ProgressHook, RetryPolicy};
+use crate::fetch::{Fetcher, FetcherOptions, Progress, ProgressHook, RetryPolicy};
 use crate::identity::KernelIdentity;
-use crate::source::{Context, HeaderSource, SourceError};
+use crate::source::{Context, HeaderSource};
 use crate::unpack::HeadersTree;
-use crate::vocab::{
-    error_chain, ErrorKind, LocalPackage, PackageRef, PackageSet, Requirement, SourceKind,
-};
+use crate::vocab::{error_chain, ErrorKind, LocalPackage, PackageRef, Requirement, SourceKind};
 
 /// Where resolved identities are remembered, under the cache directory. An exact kernel's
 /// header set never changes, so once an identity was resolved and its packages verified, the
@@ -321,19 +322,6 @@ impl Resolver {
         }
     }
 
-    async fn run_locate(
-        &self,
-        cx: &Context,
-        source: &Arc<dyn HeaderSource>,
-        id: &KernelIdentity,
-    ) -> (Result<Option<PackageSet>, SourceError>, Option<Duration>) {
-        let started = Instant::now();
-        match tokio::time::timeout(self.source_timeout, source.locate(cx, id)).await {
-            Ok(r) => (r, Some(started.elapsed())),
-            Err(_) => (Ok(None), None),
-        }
-    }
-
     /// Locates the packages (metadata only; nothing is downloaded but metadata). An identity
     /// already resolved and verified is answered from the resolution cache, as
     /// [`Resolver::resolve_headers`] would, with zero network requests.
@@ -387,246 +375,6 @@ impl Resolver {
             packages,
         })
     }
-
-    fn resolution_path(&self, key: &str) -> PathBuf {
-        self.fetcher
-            .cache_dir()
-            .join(RESOLUTIONS_DIR)
-            .join(format!("{key}.json"))
-    }
-
-    /// The cached answer for `key`, when there is one and every package still verifies.
-    async fn cached_resolution(
-        &self,
-        id: &KernelIdentity,
-        key: &str,
-        started: Instant,
-    ) -> Option<ResolvedHeaders> {
-        let path = self.resolution_path(key);
-        let rec: ResolutionRecord = crate::fetch::cache::read_json(&path)?;
-        if rec.format != RESOLUTION_FORMAT || rec.cache_key != key || rec.local.is_empty() {
-            return None;
-        }
-        let root = self.fetcher.cache_dir();
-        let mut packages = Vec::with_capacity(rec.local.len());
-        for mut lp in rec.local {
-            lp.path = root.join(&lp.path);
-            if !self.fetcher.verify_local(&lp).await {
-                tracing::warn!(path = %lp.path.display(), identity = %id, "cached package missing or changed; resolving again");
-                return None;
-            }
-            packages.push(lp);
-        }
-        let source = rec.source.unwrap_or_else(|| "cache".into());
-        let mut notes = rec.notes;
-        notes.push(format!(
-            "answered from the resolution cache ({}); {} package(s) re-verified on disk",
-            path.display(),
-            packages.len()
-        ));
-        let detail = format!(
-            "from the resolution cache: {}",
-            rec.packages
-                .iter()
-                .map(|p| format!("{} {}", p.name, p.version))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        tracing::debug!(identity = %id, "resolution answered from the cache");
-        Some(ResolvedHeaders {
-            resolution: Resolution {
-                identity: id.clone(),
-                source: Some(source.clone()),
-                packages: rec.packages,
-                requirements: rec.requirements,
-                notes,
-                attempts: vec![Attempt {
-                    source,
-                    outcome: Outcome::Found,
-                    detail,
-                    elapsed_ms: started.elapsed().as_millis() as u64,
-                    error_kind: None,
-                }],
-            },
-            packages,
-        })
-    }
-
-    /// Remembers a verified resolution. A failure to write is logged, not returned: the
-    /// packages are verified and usable either way.
-    fn store_resolution(&self, key: &str, resolution: &Resolution, packages: &[LocalPackage]) {
-        let root = self.fetcher.cache_dir();
-        let local = packages
-            .iter()
-            .map(|lp| LocalPackage {
-                path: lp.path.strip_prefix(root).unwrap_or(&lp.path).to_path_buf(),
-                ..lp.clone()
-            })
-            .collect();
-        let rec = ResolutionRecord {
-            format: RESOLUTION_FORMAT,
-            cache_key: key.to_string(),
-            identity: resolution.identity.to_string(),
-            source: resolution.source.clone(),
-            packages: resolution.packages.clone(),
-            requirements: resolution.requirements.clone(),
-            notes: resolution.notes.clone(),
-            local,
-            resolved_at: crate::fetch::cache::unix_now(),
-        };
-        if let Err(e) = crate::fetch::cache::write_json(&self.resolution_path(key), &rec) {
-            tracing::warn!(error = %error_chain(&e), "could not store the resolution in the cache");
-        }
-    }
-
-    async fn run_chain(
-        &self,
-        id: &KernelIdentity,
-        download: bool,
-    ) -> Result<(Resolution, Vec<LocalPackage>), Error> {
-        let chain = self.chain(&Self::target(id))?;
-        let cx = self.context();
-        let mut resolution = Resolution {
-            identity: id.clone(),
-            source: None,
-            packages: Vec::new(),
-            requirements: Vec::new(),
-            notes: Vec::new(),
-            attempts: Vec::new(),
-        };
-        if self.config.verify_signatures == Some(false) {
-            tracing::warn!("OpenPGP signature verification is turned off by configuration");
-            resolution.notes.push(
-                "signature verification turned off by configuration (verify_signatures = false)"
-                    .into(),
-            );
-        }
-        for source in &chain {
-            let started = Instant::now();
-            let (result, took) = self.run_locate(&cx, source, id).await;
-            let elapsed_ms = took.unwrap_or_else(|| started.elapsed()).as_millis() as u64;
-            let attempt = |outcome, detail: String, error_kind| Attempt {
-                source: source.id().to_string(),
-                outcome,
-                detail,
-                elapsed_ms,
-                error_kind,
-            };
-            match (result, took) {
-                (_, None) => {
-                    resolution.attempts.push(attempt(
-                        Outcome::TimedOut,
-                        format!("no answer within {} s", self.source_timeout.as_secs()),
-                        Some(ErrorKind::Transient),
-                    ));
-                }
-                (Ok(None), _) => resolution.attempts.push(attempt(
-                    Outcome::NotFound,
-                    "does not carry this kernel".into(),
-                    None,
-                )),
-                (Ok(Some(set)), _) if set.packages.is_empty() => resolution.attempts.push(attempt(
-                    Outcome::NotFound,
-                    "answered with no packages".into(),
-                    None,
-                )),
-                (Ok(Some(set)), _) => {
-                    if download {
-                        let (downloaded, failed_urls) = self.download_all(&set.packages).await;
-                        match downloaded {
-                            Ok(local) => {
-                                let mut detail = summarize(&set);
-                                if !failed_urls.is_empty() {
-                                    detail.push_str(&format!(
-                                        " (after {} failed URL(s); see notes)",
-                                        failed_urls.len()
-                                    ));
-                                }
-                                let elapsed_ms = started.elapsed().as_millis() as u64;
-                                resolution.attempts.push(Attempt {
-                                    elapsed_ms,
-                                    ..attempt(Outcome::Found, detail, None)
-                                });
-                                resolution.notes.extend(
-                                    failed_urls.into_iter().map(|f| {
-                                        format!("download from {f}; another URL was used")
-                                    }),
-                                );
-                                return Ok((finish(resolution, source, set), local));
-                            }
-                            Err(e) => {
-                                let kind = e.kind();
-                                let (outcome, flow) = after_error(kind);
-                                let elapsed_ms = started.elapsed().as_millis() as u64;
-                                let mut detail =
-                                    format!("located, but download failed: {}", error_chain(&e));
-                                if failed_urls.len() > 1 {
-                                    detail.push_str(&format!(
-                                        " (every attempt: {})",
-                                        failed_urls.join("; ")
-                                    ));
-                                }
-                                resolution.attempts.push(Attempt {
-                                    elapsed_ms,
-                                    ..attempt(outcome, detail, Some(kind))
-                                });
-                                if flow == Flow::Stop {
-                                    break;
-                                }
-                            }
-                        }
-                    } else {
-                        resolution
-                            .attempts
-                            .push(attempt(Outcome::Found, summarize(&set), None));
-                        return Ok((finish(resolution, source, set), Vec::new()));
-                    }
-                }
-                (Err(e), _) => {
-                    let kind = e.kind();
-                    let (outcome, flow) = after_error(kind);
-                    resolution
-                        .attempts
-                        .push(attempt(outcome, error_chain(&e), Some(kind)));
-                    if flow == Flow::Stop {
-                        break;
-                    }
-                }
-            }
-        }
-        Err(exhausted(id, resolution))
-    }
-
-    /// Downloads every package concurrently. URLs that failed on the way (even when
-    /// another mirror then delivered) are returned as notes for the resolution.
-    async fn download_all(
-        &self,
-        packages: &[PackageRef],
-    ) -> (Result<Vec<LocalPackage>, FetchError>, Vec<String>) {
-        let futs = packages.iter().map(|p| async move {
-            let mut failures = Vec::new();
-            let r = self.fetcher.download_noting(p, &mut failures).await;
-            (r, failures)
-        });
-        let mut notes = Vec::new();
-        let mut out = Vec::new();
-        let mut first_err = None;
-        for (r, failures) in futures_util::future::join_all(futs).await {
-            for f in failures {
-                notes.push(format!("{} ({}): {}", f.url, f.kind, f.detail));
-            }
-            match r {
-                Ok(lp) => out.push(lp),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        match first_err {
-            Some(e) => (Err(e), notes),
-            None => (Ok(out), notes),
-        }
-    }
 }
 
 /// A chain entry as `kheaders sources` shows it.
@@ -657,87 +405,6 @@ fn describe_entries(
             urls: s.urls().iter().map(|u| mirrors.rewrite(u)).collect(),
         })
         .collect()
-}
-
-/// Version of the resolution record; a record of another version is ignored.
-const RESOLUTION_FORMAT: u32 = 1;
-
-/// What `resolutions-v1/<cache key>.json` holds: the winning source's answer and the
-/// verified packages (paths relative to the cache directory).
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct ResolutionRecord {
-    format: u32,
-    cache_key: String,
-    /// For humans reading the cache: `6.1.0-18-amd64 (debian 12, x86_64)`.
-    identity: String,
-    source: Option<String>,
-    packages: Vec<PackageRef>,
-    requirements: Vec<Requirement>,
-    notes: Vec<String>,
-    local: Vec<LocalPackage>,
-    /// Unix seconds.
-    resolved_at: u64,
-}
-
-fn summarize(set: &PackageSet) -> String {
-    let names: Vec<String> = set
-        .packages
-        .iter()
-        .map(|p| format!("{} {}", p.name, p.version))
-        .collect();
-    names.join(", ")
-}
-
-fn finish(
-    mut resolution: Resolution,
-    source: &Arc<dyn HeaderSource>,
-    set: PackageSet,
-) -> Resolution {
-    resolution.source = Some(source.id().to_string());
-    resolution.packages = set.packages;
-    resolution.requirements = set.requirements;
-    resolution.notes.extend(set.notes);
-    resolution
-}
-
-/// The error when no source succeeded: integrity beats transient beats not-found, so an
-/// integrity failure anywhere is never reported as a mere "not found".
-fn exhausted(id: &KernelIdentity, resolution: Resolution) -> Error {
-    let integrity: Vec<&Attempt> = resolution
-        .attempts
-        .iter()
-        .filter(|a| a.error_kind == Some(ErrorKind::Integrity))
-        .collect();
-    let identity = id.to_string();
-    if let Some(first) = integrity.first() {
-        let detail = format!("{}: {}", first.source, first.detail);
-        return Error::Integrity {
-            identity,
-            detail,
-            resolution: Box::new(resolution),
-        };
-    }
-    let failed: Vec<&Attempt> = resolution
-        .attempts
-        .iter()
-        .filter(|a| matches!(a.outcome, Outcome::Failed | Outcome::TimedOut))
-        .collect();
-    if let Some(first) = failed.first() {
-        let transient = failed
-            .iter()
-            .any(|a| a.error_kind == Some(ErrorKind::Transient));
-        let detail = format!("{}: {}", first.source, first.detail);
-        return Error::SourcesFailed {
-            identity,
-            detail,
-            transient,
-            resolution: Box::new(resolution),
-        };
-    }
-    Error::NotFound {
-        identity,
-        resolution: Box::new(resolution),
-    }
 }
 
 #[cfg(test)]

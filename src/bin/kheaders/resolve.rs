@@ -1,0 +1,156 @@
+//! `kheaders resolve`: locate, download, verify and optionally unpack.
+
+use clap::Args;
+use std::path::PathBuf;
+
+use kheaders::resolver::{document, Resolution};
+use kheaders::vocab::LocalPackage;
+use kheaders::{ErrorKind, HeadersTree, KernelIdentity, Resolver};
+
+use crate::common::{build_resolver, print_json, ChainArgs};
+use crate::Failure;
+
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    /// Kernel release (`uname -r`). Omit with --host.
+    pub release: Option<String>,
+    /// os-release ID. Required unless --host.
+    #[arg(long)]
+    pub distro: Option<String>,
+    /// os-release VERSION_ID. Required unless --host.
+    #[arg(long)]
+    pub distro_version: Option<String>,
+    /// Architecture; default: the release's or the host's.
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// `uname -v`, to pin the exact package version.
+    #[arg(long)]
+    pub kernel_version: Option<String>,
+    /// Read the identity of the running node (kernel from /proc, the host's os-release).
+    #[arg(long, conflicts_with_all = ["release", "distro", "distro_version"])]
+    pub host: bool,
+    /// Where the host's root filesystem is mounted (with --host), e.g. /host in a container.
+    #[arg(long, requires = "host", default_value = "/")]
+    pub host_root: PathBuf,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Cache directory (default: the user's cache dir + kheaders).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Locate only: download nothing.
+    #[arg(long, conflicts_with = "unpack")]
+    pub dry_run: bool,
+    /// Unpack the verified packages into DIR (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    pub unpack: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
+    let id = if a.host {
+        let id = KernelIdentity::detect(&a.host_root)?;
+        match &a.arch {
+            Some(arch) => KernelIdentity::build(
+                id.release(),
+                Some(arch),
+                id.distro().as_str(),
+                id.distro_version(),
+                id.kernel_version(),
+            )?,
+            None => id,
+        }
+    } else {
+        let missing = |what: &'static str, example: &str| -> Failure {
+            Failure {
+                kind: ErrorKind::InvalidInput,
+                message: format!("missing {what}: give it (for example `{example}`) or use --host"),
+                resolution: None,
+            }
+        };
+        let release = a
+            .release
+            .as_deref()
+            .ok_or_else(|| missing("RELEASE", "6.8.9-300.fc40.x86_64"))?;
+        let distro = a
+            .distro
+            .as_deref()
+            .ok_or_else(|| missing("--distro", "--distro fedora"))?;
+        let version = a
+            .distro_version
+            .as_deref()
+            .ok_or_else(|| missing("--distro-version", "--distro-version 40"))?;
+        KernelIdentity::build(
+            release,
+            a.arch.as_deref(),
+            distro,
+            version,
+            a.kernel_version.as_deref(),
+        )?
+    };
+    let resolver = build_resolver(&a.chain, a.cache_dir.as_deref())?;
+    if !a.json {
+        eprintln!("resolving {id}");
+    }
+    let (resolution, local, tree) = if a.dry_run {
+        (resolver.locate(&id).await?, Vec::new(), None)
+    } else {
+        let headers = resolver.resolve_headers(&id).await?;
+        let tree = match &a.unpack {
+            Some(dest) => Some(headers.unpack(dest).await?),
+            None => None,
+        };
+        (headers.resolution.clone(), headers.packages.clone(), tree)
+    };
+    report(&resolver, &resolution, &local, tree.as_ref(), a.json);
+    Ok(())
+}
+
+pub fn print_attempts(r: &Resolution) {
+    for at in &r.attempts {
+        eprintln!(
+            "  {:<10} {:<42} {:>6} ms  {}",
+            format!("{:?}", at.outcome).to_lowercase(),
+            at.source,
+            at.elapsed_ms,
+            at.detail
+        );
+    }
+}
+
+fn report(
+    resolver: &Resolver,
+    r: &Resolution,
+    local: &[LocalPackage],
+    tree: Option<&HeadersTree>,
+    json: bool,
+) {
+    let rewrite = |u: &str| resolver.fetcher().rewrite(u);
+    if json {
+        print_json(&document::success(r, local, tree, &rewrite));
+        return;
+    }
+    eprintln!("found by {}", r.source.as_deref().unwrap_or("?"));
+    print_attempts(r);
+    for p in &document::packages_json(r, local, &rewrite) {
+        eprintln!(
+            "  {} {} {}  {}",
+            p["name"].as_str().unwrap_or(""),
+            p["version"].as_str().unwrap_or(""),
+            p["arch"].as_str().unwrap_or(""),
+            p["path"].as_str().or(p["url"].as_str()).unwrap_or("")
+        );
+    }
+    for q in &r.requirements {
+        eprintln!("  requires {} ({})", q.name, q.via);
+    }
+    for n in &r.notes {
+        eprintln!("  note: {n}");
+    }
+    if let Some(t) = tree {
+        eprintln!("tree: {}", t.build_dir.display());
+        if let Some(c) = &t.compiler {
+            eprintln!("built with: {c}");
+        }
+    }
+}

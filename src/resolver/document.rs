@@ -1,0 +1,98 @@
+//! The one JSON document a resolution is reported as: what `kheaders resolve --json` prints
+//! and what `kheaders serve` answers, so every consumer reads the same fields.
+//!
+//! ```json
+//! {"identity": {"release": "6.1.0-18-amd64", "arch": "x86_64", "distro": "debian", ...},
+//!  "source": "apt:debian-security",
+//!  "packages": [{"name": "linux-headers-6.1.0-18-amd64", "version": "6.1.76-1", "arch": "amd64",
+//!                "url": "...", "size": 1101932, "sha256": "...", "path": "..."}],
+//!  "requirements": [{"name": "gcc-12", "via": "..."}], "notes": [...],
+//!  "attempts": [{"source": "apt:debian", "outcome": "not_found", "detail": "...", "elapsed_ms": 41}],
+//!  "tree": {"root": "...", "build_dir": "...", "compiler": "gcc-12 (Debian 12.2.0-14) 12.2.0"}}
+//! ```
+//!
+//! A failure is `{"error": {"kind": "not_found", "message": "..."}, ...}` with the same
+//! `identity`, `packages`, `attempts` and `notes` fields when a resolution ran.
+
+use serde_json::{json, Value};
+
+use super::Resolution;
+use crate::identity::KernelIdentity;
+use crate::unpack::HeadersTree;
+use crate::vocab::{ErrorKind, LocalPackage};
+
+/// The identity as the document shows it.
+pub fn identity_json(id: &KernelIdentity) -> Value {
+    json!({
+        "release": id.release(),
+        "arch": id.arch().as_str(),
+        "distro": id.distro().as_str(),
+        "distro_version": id.distro_version(),
+        "kernel_version": id.kernel_version(),
+        "family": id.family(),
+        "codename": id.codename(),
+        "cache_key": id.cache_key(),
+        "parsed": id.parsed(),
+    })
+}
+
+/// Each located package, with where its verified bytes came from and lie when downloaded;
+/// `rewrite` applies the mirror rules to the upstream URL of a package not downloaded.
+pub fn packages_json(
+    r: &Resolution,
+    local: &[LocalPackage],
+    rewrite: &dyn Fn(&str) -> String,
+) -> Vec<Value> {
+    r.packages
+        .iter()
+        .map(|p| {
+            let l = local
+                .iter()
+                .find(|l| l.package.name == p.name && l.package.version == p.version);
+            json!({
+                "name": p.name,
+                "version": p.version,
+                "arch": p.arch,
+                "url": l.map(|l| l.url.clone())
+                    .unwrap_or_else(|| p.urls.first().map(|u| rewrite(u)).unwrap_or_default()),
+                "size": l.map(|l| l.size).or(p.expected.size),
+                "sha256": l.map(|l| l.sha256.clone()).or_else(|| p.sha256().map(str::to_string)),
+                "path": l.map(|l| l.path.clone()),
+            })
+        })
+        .collect()
+}
+
+/// The document of a successful resolution.
+pub fn success(
+    r: &Resolution,
+    local: &[LocalPackage],
+    tree: Option<&HeadersTree>,
+    rewrite: &dyn Fn(&str) -> String,
+) -> Value {
+    let mut doc = json!({
+        "identity": identity_json(&r.identity),
+        "source": r.source,
+        "packages": packages_json(r, local, rewrite),
+        "requirements": r.requirements,
+        "notes": r.notes,
+        "attempts": r.attempts,
+    });
+    if let Some(t) = tree {
+        doc["tree"] = serde_json::to_value(t).unwrap_or(Value::Null);
+    }
+    doc
+}
+
+/// The document of a failure: its kind and message, and what the chain tried when it ran.
+pub fn failure(kind: ErrorKind, message: &str, resolution: Option<&Resolution>) -> Value {
+    let mut doc = json!({ "error": { "kind": kind.as_str(), "message": message } });
+    if let Some(r) = resolution {
+        doc["identity"] = identity_json(&r.identity);
+        doc["source"] = Value::Null;
+        doc["packages"] = json!([]);
+        doc["attempts"] = serde_json::to_value(&r.attempts).unwrap_or(Value::Null);
+        doc["notes"] = json!(r.notes);
+    }
+    doc
+}
