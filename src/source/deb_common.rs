@@ -9,15 +9,16 @@
 //! Depends: linux-headers-5.15.0-30, libc6 (>= 2.34), libelf1 (>= 0.142), libssl3 (>= 3.0.0)
 //! ```
 
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 
 use super::{Context, SourceError};
 
 use crate::fetch::FetchError;
 use crate::metadata::deb822::Paragraph;
-use crate::metadata::deb_closure::{is_kernel_package, toolchain_requirement};
+use crate::metadata::deb_closure::{cmp_versions, is_kernel_package, toolchain_requirement};
 use crate::metadata::debcontrol::control_from_deb;
-use crate::metadata::depends::{parse_depends, Group};
+use crate::metadata::depends::{parse_depends, Group, Relation};
 use crate::vocab::{Checksum, PackageRef, Requirement};
 
 /// Attempts for one request when the service says it is busy (429/503).
@@ -133,4 +134,39 @@ pub(crate) async fn read_root_closure(
         requirements,
         url,
     })
+}
+
+/// The note a source adds when no `uname -v` pinned the version: which version it chose, of
+/// how many published.
+pub(crate) fn chose_highest_note(root: &str, chosen: &str, mut published: Vec<&str>) -> String {
+    published.sort_by(|a, b| cmp_versions(b, a));
+    published.dedup();
+    format!(
+        "no uname -v given: chose the highest published version {chosen} of {root} ({} published: {})",
+        published.len(),
+        published.join(", ")
+    )
+}
+
+/// Resolves every kernel group of the root's closure to one package: the group's kernel
+/// alternatives in order, the first `pick` finds wins (a `linux-headers-6.1.0-18-common` for
+/// `Depends: linux-headers-6.1.0-18-common (= 6.1.76-1)`). A group none of whose alternatives
+/// exists is the error `missing` makes of its text (`linux-kbuild-6.1 (>= 6.1.76)`).
+pub(crate) async fn resolve_kernel_groups<'a>(
+    groups: &'a [Group],
+    pick: impl Fn(&'a Relation) -> BoxFuture<'a, Result<Option<PackageRef>, SourceError>>,
+    missing: impl Fn(String) -> SourceError,
+) -> Result<Vec<PackageRef>, SourceError> {
+    let mut out = Vec::with_capacity(groups.len());
+    'groups: for group in groups {
+        for rel in group.iter().filter(|r| is_kernel_package(&r.name)) {
+            if let Some(p) = pick(rel).await? {
+                out.push(p);
+                continue 'groups;
+            }
+        }
+        let text: Vec<String> = group.iter().map(|r| r.to_string()).collect();
+        return Err(missing(text.join(" | ")));
+    }
+    Ok(out)
 }

@@ -24,13 +24,13 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use super::deb_common::{polite_get, read_root_closure};
+use super::deb_common::{chose_highest_note, polite_get, read_root_closure, resolve_kernel_groups};
 use super::{Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
-use crate::metadata::deb_closure::{cmp_versions, is_kernel_package};
+use crate::metadata::deb_closure::cmp_versions;
 use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVersion};
 use crate::vocab::{
     Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
@@ -172,11 +172,10 @@ impl HeaderSource for DebianSnapshot {
                 let Some(best) = vs.first() else {
                     return Ok(None);
                 };
-                notes.push(format!(
-                    "no uname -v given: chose the highest published version {} of {root} ({} published: {})",
-                    best.binary_version,
-                    vs.len(),
-                    vs.iter().map(|b| b.binary_version.as_str()).collect::<Vec<_>>().join(", ")
+                notes.push(chose_highest_note(
+                    &root,
+                    &best.binary_version,
+                    vs.iter().map(|b| b.binary_version.as_str()).collect(),
                 ));
                 (*best).clone()
             }
@@ -193,44 +192,45 @@ impl HeaderSource for DebianSnapshot {
         let mut root_ref = root_ref;
         let closure =
             read_root_closure(cx, &self.lock, &mut root_ref, "the snapshot file id").await?;
-        let mut packages = vec![root_ref];
-        let requirements = closure.requirements;
-        for group in closure.kernel {
-            let mut picked = None;
-            for rel in group.iter().filter(|r| is_kernel_package(&r.name)) {
-                let versions = self.versions(cx, &rel.name).await?.unwrap_or_default();
-                let ok: Vec<&BinaryVersion> = versions
-                    .iter()
-                    .filter(|b| rel.satisfied_by(&b.binary_version))
-                    .collect();
-                let same = ok
-                    .iter()
-                    .find(|b| b.source == chosen.source && b.version == chosen.version);
-                let best = same.copied().or_else(|| {
-                    ok.iter()
-                        .copied()
-                        .max_by(|a, b| cmp_versions(&a.binary_version, &b.binary_version))
-                });
-                if let Some(b) = best {
-                    if let Some(r) = self.file(cx, &rel.name, &b.binary_version, debarch).await? {
-                        picked = Some(r);
-                        break;
+        let chosen = &chosen;
+        let rest = resolve_kernel_groups(
+            &closure.kernel,
+            |rel| {
+                Box::pin(async move {
+                    let versions = self.versions(cx, &rel.name).await?.unwrap_or_default();
+                    let ok: Vec<&BinaryVersion> = versions
+                        .iter()
+                        .filter(|b| rel.satisfied_by(&b.binary_version))
+                        .collect();
+                    let same = ok
+                        .iter()
+                        .find(|b| b.source == chosen.source && b.version == chosen.version);
+                    let best = same.copied().or_else(|| {
+                        ok.iter()
+                            .copied()
+                            .max_by(|a, b| cmp_versions(&a.binary_version, &b.binary_version))
+                    });
+                    match best {
+                        Some(b) => self.file(cx, &rel.name, &b.binary_version, debarch).await,
+                        None => Ok(None),
                     }
-                }
-            }
-            let Some(r) = picked else {
-                return Err(self.malformed(
+                })
+            },
+            |group| {
+                self.malformed(
                     cx,
                     &self.base_url,
                     format!(
-                        "{root} {} depends on `{}`, which snapshot.debian.org does not list for {debarch}",
-                        chosen.binary_version,
-                        group.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" | ")
+                        "{root} {} depends on `{group}`, which snapshot.debian.org does not list for {debarch}",
+                        chosen.binary_version
                     ),
-                ));
-            };
-            packages.push(r);
-        }
+                )
+            },
+        )
+        .await?;
+        let requirements = closure.requirements;
+        let mut packages = vec![root_ref];
+        packages.extend(rest);
         notes.push(format!(
             "closure read from the control file of {root} {} (snapshot.debian.org lists no Depends)",
             chosen.binary_version

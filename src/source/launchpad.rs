@@ -26,14 +26,13 @@
 use async_trait::async_trait;
 use std::sync::Arc;
 
-use super::deb_common::polite_get;
-use super::deb_common::read_root_closure;
+use super::deb_common::{chose_highest_note, polite_get, read_root_closure, resolve_kernel_groups};
 use super::{Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
-use crate::metadata::deb_closure::{cmp_versions, is_kernel_package};
+use crate::metadata::deb_closure::cmp_versions;
 use crate::metadata::launchpad::{parse_binary_files, parse_publications, BinaryPublication};
 use crate::vocab::{
     Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
@@ -212,17 +211,12 @@ impl HeaderSource for Launchpad {
             return Ok(None);
         };
         if pinned.is_none() {
-            let mut vs: Vec<&str> = pubs
-                .iter()
-                .map(|p| p.binary_package_version.as_str())
-                .collect();
-            vs.sort_by(|a, b| cmp_versions(b, a));
-            vs.dedup();
-            notes.push(format!(
-                "no uname -v given: chose the highest published version {} of {root} ({} published: {})",
-                best.binary_package_version,
-                vs.len(),
-                vs.join(", ")
+            notes.push(chose_highest_note(
+                &root,
+                &best.binary_package_version,
+                pubs.iter()
+                    .map(|p| p.binary_package_version.as_str())
+                    .collect(),
             ));
         }
         let source = best.source_package_name.as_deref();
@@ -236,54 +230,54 @@ impl HeaderSource for Launchpad {
         let mut root_ref = self.package(cx, best).await?;
         let closure =
             read_root_closure(cx, &self.lock, &mut root_ref, "Launchpad's binaryFileUrls").await?;
-        let mut packages = vec![root_ref];
-        for group in &closure.kernel {
-            let mut picked = None;
-            for rel in group.iter().filter(|r| is_kernel_package(&r.name)) {
-                let pubs = self
-                    .publications(cx, codename, debarch, &rel.name, None)
-                    .await?;
-                // apt's choice: a version the constraint allows, from the same source
-                // upload when there is one, else the highest; among duplicate publications
-                // of one version (pockets), a live one.
-                let rank = |p: &BinaryPublication| {
-                    let same = p.source_package_name.as_deref() == source
-                        && p.source_package_version.as_deref() == Some(upload);
-                    let live = match p.status.as_deref() {
-                        Some("Published") => 2,
-                        Some("Superseded") => 1,
-                        _ => 0,
+        let rest = resolve_kernel_groups(
+            &closure.kernel,
+            |rel| {
+                Box::pin(async move {
+                    let pubs = self
+                        .publications(cx, codename, debarch, &rel.name, None)
+                        .await?;
+                    // apt's choice: a version the constraint allows, from the same source
+                    // upload when there is one, else the highest; among duplicate publications
+                    // of one version (pockets), a live one.
+                    let rank = |p: &BinaryPublication| {
+                        let same = p.source_package_name.as_deref() == source
+                            && p.source_package_version.as_deref() == Some(upload);
+                        let live = match p.status.as_deref() {
+                            Some("Published") => 2,
+                            Some("Superseded") => 1,
+                            _ => 0,
+                        };
+                        (same, live)
                     };
-                    (same, live)
-                };
-                picked = pubs
-                    .iter()
-                    .filter(|p| rel.satisfied_by(&p.binary_package_version))
-                    .max_by(|a, b| {
-                        let (sa, la) = rank(a);
-                        let (sb, lb) = rank(b);
-                        sa.cmp(&sb)
-                            .then_with(|| {
-                                cmp_versions(&a.binary_package_version, &b.binary_package_version)
-                            })
-                            .then(la.cmp(&lb))
-                    })
-                    .cloned();
-                if picked.is_some() {
-                    break;
-                }
-            }
-            let Some(p) = picked else {
-                return Err(SourceError::NotFound {
-                    detail: format!(
-                        "{root} {} depends on `{}`, which Launchpad does not publish for {codename}/{debarch}",
-                        best.binary_package_version,
-                        group.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(" | ")
-                    ),
-                });
-            };
-            packages.push(self.package(cx, &p).await?);
-        }
+                    let picked = pubs
+                        .iter()
+                        .filter(|p| rel.satisfied_by(&p.binary_package_version))
+                        .max_by(|a, b| {
+                            let (sa, la) = rank(a);
+                            let (sb, lb) = rank(b);
+                            sa.cmp(&sb)
+                                .then_with(|| {
+                                    cmp_versions(&a.binary_package_version, &b.binary_package_version)
+                                })
+                                .then(la.cmp(&lb))
+                        });
+                    match picked {
+                        Some(p) => self.package(cx, p).await.map(Some),
+                        None => Ok(None),
+                    }
+                })
+            },
+            |group| SourceError::NotFound {
+                detail: format!(
+                    "{root} {} depends on `{group}`, which Launchpad does not publish for {codename}/{debarch}",
+                    best.binary_package_version
+                ),
+            },
+        )
+        .await?;
+        let mut packages = vec![root_ref];
+        packages.extend(rest);
         notes.push(format!(
             "closure read from the control file of {root} {} at {} (Launchpad publications carry no Depends)",
             best.binary_package_version, closure.url

@@ -60,13 +60,43 @@ fn primary_path(repo_dir: &str) -> String {
     format!("repodata/{name}")
 }
 
-#[tokio::test]
-async fn mirrorlist_failover_tries_the_next_mirror() {
-    let srv = TestServer::empty().await;
+/// A loopback resolver whose only source is one `dnf` repository.
+fn one_dnf_source(
+    srv: &TestServer,
+    cache: &std::path::Path,
+    name: &str,
+    base_url: &str,
+) -> kheaders::Resolver {
+    let cfg = config(&format!(
+        "[[source]]\nkind = \"dnf\"\nname = \"{name}\"\nbase_url = \"{base_url}\"\n"
+    ));
+    configured_only(srv, cache, cfg)
+}
+
+/// Serves the fixture mirror list, which names mirror-a and then mirror-b.
+fn serve_mirrorlist(srv: &TestServer) {
     let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
     srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
         Some(Reply::body(200, list.clone()))
     });
+}
+
+/// The updates-archive primary: its path in the repository and its bytes.
+fn archive_primary() -> (String, Vec<u8>) {
+    let primary = primary_path(ARCHIVE);
+    let body = std::fs::read(
+        mirror_root()
+            .join(ARCHIVE.trim_start_matches('/'))
+            .join(&primary),
+    )
+    .unwrap();
+    (primary, body)
+}
+
+#[tokio::test]
+async fn mirrorlist_failover_tries_the_next_mirror() {
+    let srv = TestServer::empty().await;
+    serve_mirrorlist(&srv);
     // mirror-a refuses everything (403 is not transient: no retry muddies the counts).
     srv.on("/mirror-a.example/", |_, _| Some(Reply::status(403)));
     serve_mirrors(&srv);
@@ -105,18 +135,9 @@ async fn mirrorlist_failover_tries_the_next_mirror() {
 #[tokio::test]
 async fn checksum_mismatch_falls_through_to_next_mirror() {
     let srv = TestServer::empty().await;
-    let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
-    srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
-        Some(Reply::body(200, list.clone()))
-    });
+    serve_mirrorlist(&srv);
     // mirror-a serves a primary whose bytes do not match repomd's checksum (same size).
-    let primary = primary_path(ARCHIVE);
-    let good = std::fs::read(
-        mirror_root()
-            .join(ARCHIVE.trim_start_matches('/'))
-            .join(&primary),
-    )
-    .unwrap();
+    let (primary, good) = archive_primary();
     let mut bad = good.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 0xff;
@@ -148,17 +169,8 @@ async fn checksum_mismatch_falls_through_to_next_mirror() {
 #[tokio::test]
 async fn every_mirror_mismatching_is_an_integrity_failure_naming_each() {
     let srv = TestServer::empty().await;
-    let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
-    srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
-        Some(Reply::body(200, list.clone()))
-    });
-    let primary = primary_path(ARCHIVE);
-    let good = std::fs::read(
-        mirror_root()
-            .join(ARCHIVE.trim_start_matches('/'))
-            .join(&primary),
-    )
-    .unwrap();
+    serve_mirrorlist(&srv);
+    let (primary, good) = archive_primary();
     for m in ["mirror-a.example", "mirror-b.example"] {
         let mut bad = good.clone();
         bad[10] ^= 0x55;
@@ -268,16 +280,13 @@ base_url = "https://dl.fedoraproject.org/pub/fedora/linux/updates/40/Everything/
 async fn kernel_headers_is_never_taken_for_kernel_devel() {
     // The updates fixture carries kernel-headers-6.8.9-300.fc40 but no kernel-devel of it.
     let srv = TestServer::serve_dir(mirror_root()).await;
-    let cfg = config(
-        r#"
-[[source]]
-kind = "dnf"
-name = "updates"
-base_url = "https://dl.fedoraproject.org/pub/fedora/linux/updates/40/Everything/x86_64/"
-"#,
-    );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = configured_only(&srv, cache.path(), cfg);
+    let resolver = one_dnf_source(
+        &srv,
+        cache.path(),
+        "updates",
+        "https://dl.fedoraproject.org/pub/fedora/linux/updates/40/Everything/x86_64/",
+    );
     let e = resolver.locate(&fedora_id()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
 }
@@ -285,16 +294,13 @@ base_url = "https://dl.fedoraproject.org/pub/fedora/linux/updates/40/Everything/
 #[tokio::test]
 async fn debug_flavour_picks_kernel_debug_devel() {
     let srv = TestServer::serve_dir(mirror_root()).await;
-    let cfg = config(
-        r#"
-[[source]]
-kind = "dnf"
-name = "archive"
-base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/"
-"#,
-    );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = configured_only(&srv, cache.path(), cfg);
+    let resolver = one_dnf_source(
+        &srv,
+        cache.path(),
+        "archive",
+        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
+    );
     let id = KernelIdentity::new("6.8.9-300.fc40.x86_64+debug", "x86_64", "fedora", "40").unwrap();
     let r = resolver.locate(&id).await.unwrap();
     assert_eq!(r.packages[0].name, "kernel-debug-devel");
@@ -407,16 +413,13 @@ mirrorlist = "https://mirrors.fedoraproject.org/metalink?repo=updates-released-f
 #[tokio::test]
 async fn second_lookup_refetches_repomd_but_reuses_the_verified_primary() {
     let srv = TestServer::serve_dir(mirror_root()).await;
-    let cfg = config(
-        r#"
-[[source]]
-kind = "dnf"
-name = "archive"
-base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/"
-"#,
-    );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = configured_only(&srv, cache.path(), cfg);
+    let resolver = one_dnf_source(
+        &srv,
+        cache.path(),
+        "archive",
+        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
+    );
     let first = resolver.locate(&fedora_id()).await.unwrap();
     let second = resolver.locate(&fedora_id()).await.unwrap();
     assert_eq!(first.packages, second.packages);
@@ -428,16 +431,13 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
 #[tokio::test]
 async fn corrupted_cached_primary_is_downloaded_again() {
     let srv = TestServer::serve_dir(mirror_root()).await;
-    let cfg = config(
-        r#"
-[[source]]
-kind = "dnf"
-name = "archive"
-base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/"
-"#,
-    );
     let cache = tempfile::tempdir().unwrap();
-    let resolver = configured_only(&srv, cache.path(), cfg);
+    let resolver = one_dnf_source(
+        &srv,
+        cache.path(),
+        "archive",
+        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
+    );
     resolver.locate(&fedora_id()).await.unwrap();
     let dir = cache.path().join("metadata-v1/by-digest");
     for e in std::fs::read_dir(&dir).unwrap() {
@@ -454,10 +454,7 @@ base_url = "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x8
 #[tokio::test]
 async fn mirror_missing_the_primary_its_repomd_names_is_broken_not_absent() {
     let srv = TestServer::empty().await;
-    let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
-    srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
-        Some(Reply::body(200, list.clone()))
-    });
+    serve_mirrorlist(&srv);
     let primary = primary_path(ARCHIVE);
     srv.on(
         &format!("/mirror-a.example/fedora/40/x86_64/{primary}"),
@@ -478,17 +475,8 @@ async fn mirror_missing_the_primary_its_repomd_names_is_broken_not_absent() {
 #[tokio::test]
 async fn connection_dropped_mid_primary_falls_through_to_next_mirror() {
     let srv = TestServer::empty().await;
-    let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
-    srv.on("/mirrors.example/mirrorlist-f40", move |_, _| {
-        Some(Reply::body(200, list.clone()))
-    });
-    let primary = primary_path(ARCHIVE);
-    let body = std::fs::read(
-        mirror_root()
-            .join(ARCHIVE.trim_start_matches('/'))
-            .join(&primary),
-    )
-    .unwrap();
+    serve_mirrorlist(&srv);
+    let (primary, body) = archive_primary();
     srv.on(
         &format!("/mirror-a.example/fedora/40/x86_64/{primary}"),
         move |_, _| {
@@ -521,18 +509,21 @@ async fn primary_fetched_through_one_mirror_is_reused_through_another() {
     serve_mirrors(&srv);
     let cache = tempfile::tempdir().unwrap();
     let through = |m: &str| {
-        config(&format!(
-            "[[source]]\nkind = \"dnf\"\nname = \"via-{m}\"\nbase_url = \"https://{m}.example/fedora/40/x86_64/\"\n"
-        ))
+        one_dnf_source(
+            &srv,
+            cache.path(),
+            &format!("via-{m}"),
+            &format!("https://{m}.example/fedora/40/x86_64/"),
+        )
     };
     let primary = primary_path(ARCHIVE);
-    let a = configured_only(&srv, cache.path(), through("mirror-a"));
+    let a = through("mirror-a");
     a.locate(&fedora_id()).await.unwrap();
     assert_eq!(
         srv.hits(&format!("/mirror-a.example/fedora/40/x86_64/{primary}")),
         1
     );
-    let b = configured_only(&srv, cache.path(), through("mirror-b"));
+    let b = through("mirror-b");
     let r = b.locate(&fedora_id()).await.unwrap();
     assert!(r.packages[0].urls[0].starts_with("https://mirror-b.example/"));
     assert_eq!(
