@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde::Serialize;
 
 use crate::config::{Config, ConfigError, Position, SourceConfig};
-use crate::identity::{debian_codename, ubuntu_codename, Arch, Distro, Family, KernelIdentity};
+use crate::identity::{
+    debian_suite_codename, ubuntu_codename, Arch, Distro, Family, KernelIdentity,
+};
 use crate::vocab::{SourceKind, Stage};
 
 /// Embedded RPM-family chains.
@@ -53,7 +55,7 @@ impl ChainTarget {
     /// Expands catalog variables in `s`.
     pub fn expand(&self, s: &str) -> String {
         let codename = match self.distro {
-            Distro::Debian => self.major().parse().ok().and_then(debian_codename),
+            Distro::Debian => debian_suite_codename(&self.distro_version),
             Distro::Ubuntu => ubuntu_codename(&self.distro_version),
             _ => None,
         }
@@ -117,6 +119,27 @@ pub fn point_release(id: &KernelIdentity) -> Option<String> {
             let b = build?;
             table.iter().find(|(first, _)| b >= *first).map(|(_, m)| *m)
         });
+    if id.distro() == Distro::Centos && major == 6 {
+        // CentOS 6 kernels are 2.6.32-<build>.el6; vault directories are plain `6.N`.
+        const CENTOS6: &[(u32, &str)] = &[
+            (754, "6.10"),
+            (696, "6.9"),
+            (642, "6.8"),
+            (573, "6.7"),
+            (504, "6.6"),
+            (431, "6.5"),
+            (358, "6.4"),
+            (279, "6.3"),
+            (220, "6.2"),
+            (131, "6.1"),
+            (71, "6.0"),
+        ];
+        let build = build?;
+        return CENTOS6
+            .iter()
+            .find(|(b, _)| build >= *b)
+            .map(|(_, d)| d.to_string());
+    }
     if id.distro() == Distro::Centos {
         const CENTOS8: &[(u32, &str)] = &[
             (0, "8.0.1905"),
@@ -144,6 +167,20 @@ pub fn point_release(id: &KernelIdentity) -> Option<String> {
                 .iter()
                 .find(|(m, _)| Some(*m) == minor)
                 .map(|(_, d)| d.to_string()),
+            // CentOS 7 for aarch64 (altarch) ran 4.x kernel-alt builds: their own numbering.
+            7 if !r.version.starts_with("3.") => {
+                const ALTARCH7: &[(&str, u32, &str)] = &[
+                    ("4.18.", 193, "7.9.2009"),
+                    ("4.18.", 147, "7.8.2003"),
+                    ("4.18.", 80, "7.7.1908"),
+                    ("4.14.", 115, "7.6.1810"),
+                ];
+                let build = build?;
+                ALTARCH7
+                    .iter()
+                    .find(|(v, b, _)| r.version.starts_with(v) && build >= *b)
+                    .map(|(_, _, d)| d.to_string())
+            }
             7 => {
                 let build = build?;
                 CENTOS7
@@ -155,6 +192,20 @@ pub fn point_release(id: &KernelIdentity) -> Option<String> {
         };
     }
     minor.map(|m| format!("{major}.{m}"))
+}
+
+/// Families no public repository serves, and what an operator does instead: the chain for
+/// them is empty, and the resolver says this rather than "not found".
+pub fn unserved(distro: Distro) -> Option<&'static str> {
+    match distro {
+        Distro::Sles => Some(
+            "no public repository serves SLES kernels (SUSE's update repositories need a \
+             subscription): add your SMT/RMT mirror as a dnf source, e.g. [[source]] kind = \
+             \"dnf\" distro = \"sles\" base_url = \
+             \"https://<rmt>/repo/SUSE/Updates/SLE-Module-Basesystem/15-SP5/x86_64/update/\"",
+        ),
+        _ => None,
+    }
 }
 
 /// Where a source entry came from.
@@ -375,10 +426,25 @@ mod tests {
             (Distro::Ubuntu, "20.04"),
             (Distro::Ubuntu, "22.04"),
             (Distro::Ubuntu, "24.04"),
+            (Distro::Centos, "6"),
+            (Distro::Debian, "8"),
+            (Distro::Debian, "9"),
+            (Distro::Debian, "unstable"),
+            (Distro::Debian, "testing"),
+            (Distro::Amzn, "2017.09"),
+            (Distro::Photon, "3.0"),
+            (Distro::Photon, "4.0"),
+            (Distro::Photon, "5.0"),
+            (Distro::OpensuseLeap, "15.5"),
         ];
         for (d, v) in cases {
             for arch in [Arch::X86_64, Arch::Aarch64] {
-                if d == Distro::Amzn && v == "2018.03" && arch == Arch::Aarch64 {
+                if d == Distro::Amzn
+                    && v.starts_with("20")
+                    && v.contains('.')
+                    && arch == Arch::Aarch64
+                    || d == Distro::Centos && v == "6" && arch == Arch::Aarch64
+                {
                     continue;
                 }
                 let t = ChainTarget {
@@ -403,6 +469,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn sles_has_no_public_chain_and_says_so() {
+        let t = ChainTarget {
+            distro: Distro::Sles,
+            distro_version: "15.5".into(),
+            arch: Arch::X86_64,
+        };
+        assert!(chain_specs(&t, &Config::default(), true)
+            .unwrap()
+            .is_empty());
+        let why = unserved(Distro::Sles).unwrap();
+        assert!(
+            why.contains("no public repository") && why.contains("RMT"),
+            "{why}"
+        );
+        assert!(Distro::ALL
+            .iter()
+            .all(|d| *d == Distro::Sles || unserved(*d).is_none()));
+    }
+
+    #[test]
+    fn centos6_point_release_comes_from_the_build_number() {
+        let pr = |r: &str| point_release(&KernelIdentity::new(r, "x86_64", "centos", "6").unwrap());
+        assert_eq!(pr("2.6.32-754.35.1.el6.x86_64").as_deref(), Some("6.10"));
+        assert_eq!(pr("2.6.32-696.el6.x86_64").as_deref(), Some("6.9"));
+        assert_eq!(pr("2.6.32-71.29.1.el6.x86_64").as_deref(), Some("6.0"));
+        let alt =
+            KernelIdentity::new("4.18.0-193.28.1.el7.aarch64", "aarch64", "centos", "7").unwrap();
+        assert_eq!(point_release(&alt).as_deref(), Some("7.9.2009"));
     }
 
     #[test]

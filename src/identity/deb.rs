@@ -2,14 +2,21 @@
 //!
 //! `6.1.0-18-cloud-amd64` is upstream `6.1.0`, ABI `18`, flavour `cloud-amd64`; backports
 //! and point-release rebuilds name the release they are built for (`6.1.0-0.deb11.13-amd64`,
-//! `6.12.38+deb13-amd64`, `6.10.6+bpo-amd64`). The package version (`6.1.76-1`) is only in
-//! `uname -v`: `#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1 (2024-02-01)`.
+//! `6.12.38+deb13-amd64`, `6.10.6+bpo-amd64`); old-style backports (`5.10.0-0.bpo.9-amd64`,
+//! Debian 8 to 10) leave the release to the package version; unstable named kernels without
+//! an ABI in 2024 (`6.11.10-amd64`); experimental uses `rcN` and `trunk`. Featuresets are a
+//! flavour prefix: `rt-amd64`, and the 4.9 `grsec-amd64`. The package version (`6.1.76-1`,
+//! `5.10.70-1~bpo10+1`) is only in `uname -v`: `#1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1
+//! (2024-02-01)`.
 
 use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
 
-use super::{err, series, series_str, Arch, IdentityError, KernelIdentity, PackageName};
+use super::{
+    err, major_of, series, series_str, Arch, IdentityError, KernelIdentity, PackageName,
+    VersionMatch,
+};
 
 /// Debian release codename for a major version: `12` → `bookworm`.
 pub fn debian_codename(major: u32) -> Option<&'static str> {
@@ -26,10 +33,37 @@ pub fn debian_codename(major: u32) -> Option<&'static str> {
     })
 }
 
+/// The Debian suites that are no numbered release: `unstable` (`sid`) and `testing`. Their
+/// os-release has no `VERSION_ID`; `--distro-version unstable` (or `sid`, `testing`) names them.
+pub const DEBIAN_ROLLING: [&str; 2] = ["unstable", "testing"];
+
+/// The archive codename for a Debian distro version as kheaders normalizes it: `12` →
+/// `bookworm`, `unstable` → `sid`, `testing` → `testing`.
+pub fn debian_suite_codename(distro_version: &str) -> Option<&'static str> {
+    match distro_version {
+        "unstable" => Some("sid"),
+        "testing" => Some("testing"),
+        v => debian_codename(major_of(v)?),
+    }
+}
+
+/// The Debian release a package version was built for, from its last `~bpoNN+`, `~debNNu`
+/// or `+debNNu` mark: `5.10.70-1~bpo10+1` → 10, `4.9.210-1+deb9u1~deb8u1` → 8,
+/// `3.16.56-1+deb8u1` → 8; `None` for a version without one (`6.1.76-1`).
+pub fn debian_release_of_version(version: &str) -> Option<u32> {
+    static MARK: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?:~bpo|~deb|\+deb)([0-9]+)(?:u|\+)").expect("static regex"));
+    MARK.captures_iter(version)
+        .last()
+        .and_then(|c| c[1].parse().ok())
+}
+
 /// The kernel series each Debian stable release ships under plain ABI names
 /// (`6.1.0-18-amd64` belongs to 12 only).
 fn debian_kernel_series(major: u32) -> Option<(u64, u64)> {
     Some(match major {
+        8 => (3, 16),
+        9 => (4, 9),
         10 => (4, 19),
         11 => (5, 10),
         12 => (6, 1),
@@ -44,15 +78,17 @@ fn debian_kernel_series(major: u32) -> Option<(u64, u64)> {
 pub struct DebianRelease {
     /// Upstream base: `6.1.0`, `6.12.38`.
     pub upstream: String,
-    /// The ABI part between upstream and flavour: `18`, `0.deb11.13`, `+deb13`, `+bpo`.
+    /// The ABI part between upstream and flavour: `18`, `0.deb11.13`, `0.bpo.9`, `+deb13`,
+    /// `+bpo`, `rc7`; empty for unstable's ABI-less names (`6.11.10-amd64`).
     pub abi: String,
-    /// Featureset, when not the default: `rt`.
+    /// Featureset, when not the default: `rt`, `grsec` (the 4.7 to 4.9 kernels).
     pub featureset: Option<String>,
     /// Flavour: `amd64`, `cloud-amd64`, `arm64`, `arm64-16k`.
     pub flavour: String,
-    /// The Debian major this ABI is built for, when the name says (`deb11` → 11).
+    /// The Debian major this kernel is built for, when the name (`deb11` → 11) or the
+    /// package version `uname -v` names says (`~bpo10+1` → 10).
     pub built_for: Option<u32>,
-    /// Backports (`+bpo` or `0.debNN.M`).
+    /// Backports (`+bpo`, `0.debNN.M` or the old-style `0.bpo.N`).
     pub backport: bool,
 }
 
@@ -60,7 +96,12 @@ impl DebianRelease {
     /// The `-common` package for this release: `linux-headers-6.1.0-18-common`,
     /// `linux-headers-6.1.0-18-common-rt`.
     pub fn common_package(&self) -> String {
-        let sep = if self.abi.starts_with('+') { "" } else { "-" };
+        // `6.12.38+deb13-common`, `6.11.10-common` (no ABI), `6.1.0-18-common`
+        let sep = if self.abi.is_empty() || self.abi.starts_with('+') {
+            ""
+        } else {
+            "-"
+        };
         let base = format!("linux-headers-{}{}{}-common", self.upstream, sep, self.abi);
         match &self.featureset {
             Some(fs) => format!("{base}-{fs}"),
@@ -70,7 +111,9 @@ impl DebianRelease {
 }
 
 static DEBIAN_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<up>[0-9]+\.[0-9]+(?:\.[0-9]+)?)(?:-(?P<abi>[0-9]+(?:\.deb[0-9]+\.[0-9]+)?)|(?P<plus>\+(?:bpo|deb[0-9]+)))-(?P<flav>[a-z0-9][a-z0-9-]*)$")
+    // ABI forms: `18` (stable), `0.deb11.13` and `0.bpo.9` (backports), `rc7` and `trunk`
+    // (experimental), `+deb13` / `+bpo` (trixie on), none at all (unstable in 2024).
+    Regex::new(r"^(?P<up>[0-9]+\.[0-9]+(?:\.[0-9]+)?)(?:-(?P<abi>[0-9]+(?:\.deb[0-9]+\.[0-9]+|\.bpo\.[0-9]+)?|rc[0-9]+|trunk)|(?P<plus>\+(?:bpo|deb[0-9]+)))?-(?P<flav>[a-z0-9][a-z0-9-]*)$")
         .expect("static regex")
 });
 /// `Debian 6.1.76-1 (2024-02-01)` inside `uname -v`.
@@ -92,19 +135,20 @@ pub(super) fn parse(release: &str, example: &str) -> Result<DebianRelease, Ident
         let built = p.strip_prefix("+deb").and_then(|n| n.parse().ok());
         (p.to_string(), built, p == "+bpo")
     } else {
-        let a = c["abi"].to_string();
+        let a = c.name("abi").map_or("", |m| m.as_str()).to_string();
         let built = a
             .split(".deb")
             .nth(1)
             .and_then(|r| r.split('.').next())
             .and_then(|n| n.parse().ok());
-        let bp = built.is_some();
+        // 0.debNN.M names the release; the old-style 0.bpo.N leaves it to uname -v.
+        let bp = built.is_some() || a.contains(".bpo.");
         (a, built, bp)
     };
     let flav_all = c["flav"].to_string();
-    let (featureset, flavour) = match flav_all.strip_prefix("rt-") {
-        Some(rest) => (Some("rt".to_string()), rest.to_string()),
-        None => (None, flav_all.clone()),
+    let (featureset, flavour) = match flav_all.split_once('-') {
+        Some((fs @ ("rt" | "grsec"), rest)) => (Some(fs.to_string()), rest.to_string()),
+        _ => (None, flav_all.clone()),
     };
     Ok(DebianRelease {
         upstream: c["up"].to_string(),
@@ -124,19 +168,23 @@ pub(super) fn check_distro_version(
 ) -> Result<(), IdentityError> {
     let dv = id.distro_version();
     let major = id.distro_major();
+    // unstable and testing carry whatever the archive builds next: no release to check.
+    if DEBIAN_ROLLING.contains(&dv) {
+        return Ok(());
+    }
     if let Some(built_for) = d.built_for {
         if built_for != major {
             return Err(err(
                 "distro_version",
                 dv,
                 format!(
-                    "{built_for}, the Debian release the ABI name `{}` is built for",
+                    "{built_for}, the Debian release `{}` (and its package version) is built for",
                     id.release()
                 ),
                 built_for.to_string(),
             ));
         }
-    } else if !d.backport {
+    } else if !d.backport && !d.abi.is_empty() {
         if let Some(want) = debian_kernel_series(major) {
             if series(&d.upstream) != want {
                 return Err(err(
@@ -169,8 +217,10 @@ pub(super) fn check_kernel_version(
         )
     })?;
     let v = &caps["v"];
-    let upstream_ok =
-        v.starts_with(&format!("{}.", series_str(&d.upstream))) || v.starts_with(&d.upstream);
+    // 6.1.76-1, 5.19-1~exp1, 6.0~rc7-1~exp1: the series, then a separator.
+    let upstream_ok = v.starts_with(&d.upstream)
+        || v.strip_prefix(&series_str(&d.upstream))
+            .is_some_and(|rest| rest.starts_with(['.', '-', '~']));
     if !upstream_ok {
         return Err(err(
             "kernel_version",
@@ -191,6 +241,17 @@ pub(super) fn package_version(kv: &str) -> Option<String> {
     DEBIAN_UNAME_V.captures(kv).map(|c| c["v"].to_string())
 }
 
+/// An old-style backport ABI (`5.10.0-0.bpo.9`) does not say which release it was built for;
+/// the package version `uname -v` names does (`5.10.70-1~bpo10+1` → 10). Fills `built_for`
+/// from it when the name left it open.
+pub(super) fn built_for_from_uname_v(d: &mut DebianRelease, kernel_version: Option<&str>) {
+    if d.built_for.is_none() {
+        d.built_for = kernel_version
+            .and_then(package_version)
+            .and_then(|v| debian_release_of_version(&v));
+    }
+}
+
 /// `linux-headers-<release>` (Debian and Ubuntu alike), with its file name when the
 /// version is pinned: `linux-headers-6.1.0-18-amd64_6.1.76-1_amd64.deb`.
 pub(super) fn header_package(id: &KernelIdentity) -> PackageName {
@@ -208,6 +269,7 @@ pub(super) fn header_package(id: &KernelIdentity) -> PackageName {
         version,
         arch,
         filename,
+        version_match: VersionMatch::Exact,
     }
 }
 

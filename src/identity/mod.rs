@@ -24,10 +24,15 @@ use std::sync::LazyLock;
 
 mod deb;
 mod detect;
+mod photon;
 mod rpm;
+mod suse;
 mod ubuntu;
 
-pub use deb::{debian_codename, DebianRelease};
+pub use deb::{
+    debian_codename, debian_release_of_version, debian_suite_codename, DebianRelease,
+    DEBIAN_ROLLING,
+};
 pub use detect::parse_os_release;
 pub use rpm::RpmRelease;
 pub use ubuntu::{ubuntu_codename, UbuntuRelease};
@@ -151,11 +156,18 @@ pub enum Distro {
     Amzn,
     Debian,
     Ubuntu,
+    /// VMware Photon OS (`ID=photon`).
+    Photon,
+    /// openSUSE Leap (`ID=opensuse-leap`).
+    #[serde(rename = "opensuse-leap")]
+    OpensuseLeap,
+    /// SUSE Linux Enterprise Server (`ID=sles`).
+    Sles,
 }
 
 impl Distro {
     /// Every supported distro.
-    pub const ALL: [Distro; 8] = [
+    pub const ALL: [Distro; 11] = [
         Distro::Fedora,
         Distro::Centos,
         Distro::Rocky,
@@ -164,6 +176,9 @@ impl Distro {
         Distro::Amzn,
         Distro::Debian,
         Distro::Ubuntu,
+        Distro::Photon,
+        Distro::OpensuseLeap,
+        Distro::Sles,
     ];
 
     /// Parses an os-release `ID` or a common alias (`amazonlinux` → `amzn`, `oracle` → `ol`,
@@ -179,10 +194,13 @@ impl Distro {
             "amzn" | "amazonlinux" | "amazon" | "al2" | "al2023" => Distro::Amzn,
             "debian" => Distro::Debian,
             "ubuntu" => Distro::Ubuntu,
+            "photon" => Distro::Photon,
+            "opensuse-leap" | "opensuse" | "leap" => Distro::OpensuseLeap,
+            "sles" | "sled" => Distro::Sles,
             _ => return Err(err(
                 "distro",
                 s,
-                "an os-release ID among fedora, centos, rocky, almalinux, ol, amzn, debian, ubuntu",
+                "an os-release ID among fedora, centos, rocky, almalinux, ol, amzn, debian, ubuntu, photon, opensuse-leap, sles",
                 "fedora",
             )),
         })
@@ -199,7 +217,15 @@ impl Distro {
             Distro::Amzn => "amzn",
             Distro::Debian => "debian",
             Distro::Ubuntu => "ubuntu",
+            Distro::Photon => "photon",
+            Distro::OpensuseLeap => "opensuse-leap",
+            Distro::Sles => "sles",
         }
+    }
+
+    /// SUSE's families (openSUSE Leap, SLES): one package layout, matched by rebuild counter.
+    pub fn is_suse(self) -> bool {
+        matches!(self, Distro::OpensuseLeap | Distro::Sles)
     }
 
     /// RPM or deb.
@@ -230,6 +256,60 @@ pub struct PackageName {
     /// The file name the package is published under, where it follows from the identity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
+    /// How `version` is matched against repository metadata.
+    #[serde(skip_serializing_if = "VersionMatch::is_exact")]
+    pub version_match: VersionMatch,
+}
+
+/// How a wanted package's version is matched against what a repository lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VersionMatch {
+    /// `V-R` equal to `version`.
+    #[default]
+    Exact,
+    /// SUSE: the package release is `version`'s release plus the build service's rebuild
+    /// counter (`5.14.21-150500.55.39` is published as `5.14.21-150500.55.39.1`), so the
+    /// file name is only known from the metadata.
+    RebuildCounter,
+    /// The exact `V-R` the first (root) package was found with (SUSE's noarch kernel-devel
+    /// and kernel-macros of the same update).
+    SameAsRoot,
+}
+
+impl VersionMatch {
+    fn is_exact(&self) -> bool {
+        *self == VersionMatch::Exact
+    }
+}
+
+impl PackageName {
+    /// Whether a repository entry's `V-R` is this package's, given the `V-R` the root
+    /// package was found with (for [`VersionMatch::SameAsRoot`]).
+    pub fn accepts_vr(&self, vr: &str, root_vr: Option<&str>) -> bool {
+        let want = self.version.as_deref().unwrap_or_default();
+        match self.version_match {
+            VersionMatch::Exact => vr == want,
+            VersionMatch::RebuildCounter => match (vr.split_once('-'), want.split_once('-')) {
+                (Some((v, r)), Some((wv, wr))) => {
+                    v == wv && suse::release_with_rebuild_counter(r, wr)
+                }
+                _ => false,
+            },
+            VersionMatch::SameAsRoot => root_vr == Some(vr),
+        }
+    }
+
+    /// The expected `V-R` as a person reads it: `5.14.21-150500.55.39.<N>` for a rebuild
+    /// counter, `<the root's V-R>` for a follower.
+    pub fn version_shown(&self) -> String {
+        let v = self.version.clone().unwrap_or_default();
+        match self.version_match {
+            VersionMatch::Exact => v,
+            VersionMatch::RebuildCounter => format!("{v}.<N>"),
+            VersionMatch::SameAsRoot => "<the root's V-R>".to_string(),
+        }
+    }
 }
 
 /// The release, parsed per family.
@@ -341,6 +421,8 @@ impl KernelIdentity {
             Distro::Amzn => "6.1.55-75.123.amzn2023.x86_64",
             Distro::Debian => "6.1.0-18-amd64",
             Distro::Ubuntu => "5.15.0-91-generic",
+            Distro::Photon => "5.10.103-1.ph4-esx",
+            Distro::OpensuseLeap | Distro::Sles => "5.14.21-150500.55.39-default",
         };
         check_text("release", release, MAX_RELEASE_LEN, example_release)?;
         check_text(
@@ -362,14 +444,24 @@ impl KernelIdentity {
                 Some(kv.to_string())
             }
         };
-        let parsed = match distro.family() {
+        let mut parsed = match distro.family() {
+            Family::Rpm if distro == Distro::Photon => {
+                ParsedRelease::Rpm(photon::parse_rpm(release, example_release)?)
+            }
+            Family::Rpm if distro.is_suse() => {
+                ParsedRelease::Rpm(suse::parse_rpm(distro, release, example_release)?)
+            }
             Family::Rpm => ParsedRelease::Rpm(rpm::parse(distro, release, example_release)?),
             Family::Deb if distro == Distro::Debian => {
                 ParsedRelease::Debian(deb::parse(release, example_release)?)
             }
             Family::Deb => ParsedRelease::Ubuntu(ubuntu::parse(release, example_release)?),
         };
+        // Photon and SUSE releases do not name the arch (`5.10.103-1.ph4`,
+        // `5.14.21-150500.55.39-default`): `uname -m` (or the host) does.
+        let release_names_arch = !(distro == Distro::Photon || distro.is_suse());
         let named_arch = match &parsed {
+            ParsedRelease::Rpm(_) if !release_names_arch => None,
             ParsedRelease::Rpm(r) => Some(r.arch),
             ParsedRelease::Debian(d) => Some(deb::flavour_arch(&d.flavour, release)?),
             ParsedRelease::Ubuntu(u) => ubuntu::flavour_arch(&u.flavour),
@@ -405,6 +497,11 @@ impl KernelIdentity {
                 )
             })?,
         };
+        match &mut parsed {
+            ParsedRelease::Rpm(r) if !release_names_arch => r.arch = arch,
+            ParsedRelease::Debian(d) => deb::built_for_from_uname_v(d, kernel_version.as_deref()),
+            _ => {}
+        }
         let id = KernelIdentity {
             release: release.to_string(),
             arch,
@@ -475,7 +572,7 @@ impl KernelIdentity {
     /// The distro's codename for Debian (`bookworm`) and Ubuntu (`jammy`).
     pub fn codename(&self) -> Option<&'static str> {
         match self.distro {
-            Distro::Debian => debian_codename(self.distro_major()),
+            Distro::Debian => debian_suite_codename(&self.distro_version),
             Distro::Ubuntu => ubuntu_codename(&self.distro_version),
             _ => None,
         }
@@ -499,10 +596,13 @@ impl KernelIdentity {
         rpm::amazon_kernel_line(self.distro, self.rpm()?)
     }
 
-    /// The root header packages for this identity (RPM: the one devel package; deb: the
-    /// `linux-headers-<release>` package; its closure comes from the archive's `Depends`).
+    /// The root header packages for this identity (RPM: the one devel package; SUSE: the
+    /// flavour devel package, then the noarch kernel-devel and kernel-macros of the same
+    /// update; deb: the `linux-headers-<release>` package, whose closure comes from the
+    /// archive's `Depends`).
     pub fn header_packages(&self) -> Vec<PackageName> {
         match &self.parsed {
+            ParsedRelease::Rpm(r) if self.distro.is_suse() => suse::header_packages(r),
             ParsedRelease::Rpm(r) => vec![rpm::header_package(self, r)],
             ParsedRelease::Debian(_) | ParsedRelease::Ubuntu(_) => vec![deb::header_package(self)],
         }
@@ -519,6 +619,7 @@ impl KernelIdentity {
 
     fn check_distro_version(&self) -> Result<(), IdentityError> {
         match &self.parsed {
+            ParsedRelease::Rpm(_) if self.distro.is_suse() => suse::check_distro_version(self),
             ParsedRelease::Rpm(r) => rpm::check_distro_version(self, r),
             ParsedRelease::Debian(d) => deb::check_distro_version(self, d),
             ParsedRelease::Ubuntu(u) => ubuntu::check_distro_version(self, u),
@@ -621,6 +722,10 @@ impl std::str::FromStr for KernelIdentity {
     }
 }
 
+/// Amazon Linux AMI `VERSION_ID`s: `2011.09` … `2018.03`.
+static AL1_RELEASE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^20(1[1-8])\.(03|09)$").expect("static regex"));
+
 /// Validates and normalizes a distro version for a distro (`debian` `12.5` → `12`).
 pub fn normalize_distro_version(distro: Distro, v: &str) -> Result<String, IdentityError> {
     let v = v.trim();
@@ -631,8 +736,8 @@ pub fn normalize_distro_version(distro: Distro, v: &str) -> Result<String, Ident
             _ => bad("a Fedora release number", "40"),
         },
         Distro::Centos => match v.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
-            Some(7..=10) if v.split('.').all(|p| p.parse::<u32>().is_ok()) => Ok(v.to_string()),
-            _ => bad("a CentOS version 7, 8, 9 or 10 (Stream included)", "9"),
+            Some(6..=10) if v.split('.').all(|p| p.parse::<u32>().is_ok()) => Ok(v.to_string()),
+            _ => bad("a CentOS version 6, 7, 8, 9 or 10 (Stream included)", "9"),
         },
         Distro::Rocky | Distro::Almalinux => {
             match v.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
@@ -645,18 +750,42 @@ pub fn normalize_distro_version(distro: Distro, v: &str) -> Result<String, Ident
         }
         Distro::Ol => match v.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
             Some(6..=10) if v.split('.').all(|p| p.parse::<u32>().is_ok()) => Ok(v.to_string()),
-            _ => bad("an Oracle Linux version 6, 7, 8 or 9", "8.9"),
+            _ => bad("an Oracle Linux version 6, 7, 8, 9 or 10", "8.9"),
         },
         Distro::Amzn => match v {
-            "2018.03" | "2" | "2022" | "2023" => Ok(v.to_string()),
+            "2" | "2022" | "2023" => Ok(v.to_string()),
+            // Amazon Linux AMI releases: 2011.09 to 2018.03, every March and September.
+            _ if AL1_RELEASE.is_match(v) => Ok(v.to_string()),
             _ => bad(
-                "an Amazon Linux VERSION_ID: 2018.03, 2, 2022 or 2023",
+                "an Amazon Linux VERSION_ID: an AMI release 2011.09 to 2018.03, 2, 2022 or 2023",
                 "2023",
             ),
         },
-        Distro::Debian => match v.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
-            Some(n @ 10..=15) => Ok(n.to_string()),
-            _ => bad("a Debian major version 10 to 15", "12"),
+        Distro::Debian => match v {
+            "unstable" | "sid" => Ok("unstable".to_string()),
+            "testing" => Ok("testing".to_string()),
+            _ => match v.split('.').next().and_then(|m| m.parse::<u32>().ok()) {
+                Some(n @ 8..=15) => Ok(n.to_string()),
+                _ => match (8..=15).find(|n| debian_codename(*n) == Some(v)) {
+                    Some(n) => Ok(n.to_string()),
+                    None => bad(
+                        "a Debian major version 8 to 15, a codename, `unstable` (`sid`) or `testing`",
+                        "12",
+                    ),
+                },
+            },
+        },
+        Distro::Photon => match v {
+            "3" | "3.0" | "4" | "4.0" | "5" | "5.0" => Ok(format!("{}.0", &v[..1])),
+            _ => bad("a Photon OS VERSION_ID: 3.0, 4.0 or 5.0", "5.0"),
+        },
+        // VERSION_ID="15.5"; SLES 15 GA says "15".
+        Distro::OpensuseLeap | Distro::Sles => match v.split_once('.').unwrap_or((v, "0")) {
+            ("15", sp) if sp.parse::<u32>().is_ok_and(|n| n <= 9) => Ok(v.to_string()),
+            _ => bad(
+                &format!("a {distro} 15 service pack version 15 to 15.7 (`VERSION_ID`)"),
+                "15.5",
+            ),
         },
         Distro::Ubuntu => {
             static UBU: LazyLock<Regex> =

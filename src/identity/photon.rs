@@ -16,6 +16,8 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+use super::{err, Arch, IdentityError, RpmRelease};
+
 /// Flavours Photon builds as separate kernel specs (`linux-<flavour>.spec`), each with its
 /// own `linux-<flavour>-devel`. Generic (`linux`) has none.
 pub const FLAVOURS: &[&str] = &["esx", "secure", "rt", "aws", "rpi"];
@@ -38,21 +40,6 @@ pub struct PhotonRelease {
     pub major: u32,
     /// `esx`, `secure`, `rt`, `aws`, `rpi`; `None` for the generic kernel.
     pub flavour: Option<String>,
-}
-
-impl PhotonRelease {
-    /// The devel package: `linux-devel`, `linux-esx-devel`.
-    pub fn devel_package(&self) -> String {
-        match &self.flavour {
-            Some(f) => format!("linux-{f}-devel"),
-            None => "linux-devel".to_string(),
-        }
-    }
-
-    /// The os-release `VERSION_ID` the tag names: `ph4` → `4.0`.
-    pub fn distro_version(&self) -> String {
-        format!("{}.0", self.major)
-    }
 }
 
 /// Why a release is not a Photon kernel release.
@@ -82,21 +69,50 @@ pub fn parse(release: &str) -> Result<PhotonRelease, PhotonParseError> {
     })
 }
 
+/// Parses a Photon release into the RPM view the rest of the crate reads; the arch is a
+/// placeholder until `uname -m` sets it (the release does not name one).
+pub(super) fn parse_rpm(release: &str, example: &str) -> Result<RpmRelease, IdentityError> {
+    let p = parse(release).map_err(|e| match e {
+        PhotonParseError::Shape => err(
+            "release",
+            release,
+            "a Photon OS kernel release `<version>-<n>.phN` or `<version>-<n>.phN-<flavour>`",
+            example,
+        ),
+        PhotonParseError::UnknownFlavour(f) => err(
+            "release",
+            release,
+            format!("a Photon flavour among {} (not `{f}`)", FLAVOURS.join(", ")),
+            "5.10.103-1.ph4-esx",
+        ),
+    })?;
+    Ok(RpmRelease {
+        version: p.version,
+        rel: p.rel,
+        arch: Arch::X86_64,
+        flavour: p.flavour,
+        dist_tag: p.dist_tag,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn photon_releases_name_their_devel_package_and_release() {
+    fn photon_releases_split_into_version_release_tag_and_flavour() {
         let g = parse("5.10.103-1.ph4").unwrap();
-        assert_eq!(g.devel_package(), "linux-devel");
+        assert_eq!(g.flavour, None);
         assert_eq!(g.rel, "1.ph4");
-        assert_eq!(g.distro_version(), "4.0");
+        assert_eq!(g.major, 4);
         let esx = parse("4.19.225-3.ph3-esx").unwrap();
-        assert_eq!(esx.devel_package(), "linux-esx-devel");
+        assert_eq!(esx.flavour.as_deref(), Some("esx"));
         assert_eq!(esx.version, "4.19.225");
-        assert_eq!(parse("6.1.83-1.ph5-rt").unwrap().devel_package(), "linux-rt-devel");
-        assert_eq!(parse("6.1.83-1.ph5-foo"), Err(PhotonParseError::UnknownFlavour("foo".into())));
+        assert_eq!(parse("6.1.83-1.ph5-rt").unwrap().dist_tag, "ph5");
+        assert_eq!(
+            parse("6.1.83-1.ph5-foo"),
+            Err(PhotonParseError::UnknownFlavour("foo".into()))
+        );
         assert_eq!(parse("6.1.83-1.el9.x86_64"), Err(PhotonParseError::Shape));
     }
 }

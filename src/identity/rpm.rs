@@ -1,15 +1,18 @@
-//! RPM-family releases: `<version>-<release>.<arch>[+<flavour>]`.
+//! RPM-family releases: `<version>-<release>.<arch>[+<flavour>]` (EL7 debug kernels:
+//! `<version>-<release>.<arch>.debug`).
 //!
 //! `5.14.0-427.13.1.el9_4.x86_64+rt` is version `5.14.0`, release `427.13.1.el9_4` (distro
 //! tag `el9_4`), arch `x86_64`, flavour `rt`. The package is `kernel[-<flavour>]-devel`, with
 //! the line prefixes `kernel-uek` (Oracle UEK, `el8uek`) and `kernel6.12` (Amazon Linux 2023
-//! kernel streams past 6.1).
+//! kernel streams past 6.1). CentOS Plus kernels (`3.10.0-327.18.2.el7.centos.plus.x86_64`)
+//! are `kernel-plus-devel` on EL7. Photon OS (`linux[-<flavour>]-devel`) and SUSE releases
+//! have their own shapes (`super::photon`, `super::suse`) and reuse [`RpmRelease`].
 
 use regex::Regex;
 use serde::Serialize;
 use std::sync::LazyLock;
 
-use super::{err, series, Arch, Distro, IdentityError, KernelIdentity, PackageName};
+use super::{err, series, Arch, Distro, IdentityError, KernelIdentity, PackageName, VersionMatch};
 
 /// The parsed structure of an RPM-family release (`5.14.0-427.13.1.el9_4.x86_64+rt`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,8 +30,10 @@ pub struct RpmRelease {
     pub dist_tag: String,
 }
 
+/// EL8+ flavours are a `+<flavour>` suffix (`...x86_64+debug`); EL7 spelled debug kernels
+/// `...x86_64.debug`.
 static RPM_RE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(?P<ver>[0-9]+(?:\.[0-9]+)+)-(?P<rel>[0-9A-Za-z_.~]+)\.(?P<arch>x86_64|aarch64|ppc64le|s390x)(?:\+(?P<flav>[a-z0-9][a-z0-9-]*))?$")
+    Regex::new(r"^(?P<ver>[0-9]+(?:\.[0-9]+)+)-(?P<rel>[0-9A-Za-z_.~]+)\.(?P<arch>x86_64|aarch64|ppc64le|s390x)(?:\.(?P<dbg>debug)|\+(?P<flav>[a-z0-9][a-z0-9-]*))?$")
         .expect("static regex")
 });
 
@@ -73,6 +78,19 @@ pub(super) fn parse(
             )
         })?;
     let mut flavour = c.name("flav").map(|m| m.as_str().to_string());
+    if c.name("dbg").is_some() {
+        flavour = Some("debug".to_string());
+    }
+    // CentOS Plus kernels (the centosplus repository): `...el7.centos.plus.x86_64` is
+    // kernel-plus; CentOS 6 built them as `kernel` with the same release tag.
+    let el_major: u32 = tag
+        .strip_prefix("el")
+        .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    if flavour.is_none() && rel.ends_with(".centos.plus") && el_major >= 7 {
+        flavour = Some("plus".to_string());
+    }
     // EL8 real-time kernels carry `rt` inside the release: 4.18.0-513.5.1.rt7.307.el8_9.
     if flavour.is_none()
         && rel.split('.').any(|p| {
@@ -91,7 +109,8 @@ pub(super) fn parse(
 }
 
 /// The distro tag must name the distro version: `fc40` with Fedora 40, `el9_4` with 9.x,
-/// `amzn2` with Amazon Linux 2.
+/// `amzn2` with Amazon Linux 2, `amzn1` with any Amazon Linux AMI release, `ph4` with Photon
+/// 4.0.
 pub(super) fn check_distro_version(
     id: &KernelIdentity,
     r: &RpmRelease,
@@ -111,8 +130,17 @@ pub(super) fn check_distro_version(
             .to_string(),
     };
     let agrees = match id.distro() {
+        // Every Amazon Linux AMI release (2011.09 to 2018.03) runs amzn1 kernels.
+        Distro::Amzn if tag_base == "amzn1" => major < 2022 && dv.contains('.'),
         Distro::Amzn => named == *dv,
+        // ph4 → 4.0 (VERSION_ID is normalized to `N.0`)
+        Distro::Photon => format!("{named}.0") == *dv,
         _ => named.parse::<u32>().ok() == Some(major),
+    };
+    let named = if id.distro() == Distro::Photon {
+        format!("{named}.0")
+    } else {
+        named
     };
     if !agrees {
         return Err(err(
@@ -143,9 +171,12 @@ pub(super) fn amazon_kernel_line(distro: Distro, r: &RpmRelease) -> Option<Strin
     }
 }
 
-/// The one devel package: `kernel-devel-6.8.9-300.fc40.x86_64.rpm`.
+/// The one devel package: `kernel-devel-6.8.9-300.fc40.x86_64.rpm`,
+/// `linux-esx-devel-5.10.103-1.ph4.x86_64.rpm` (Photon).
 pub(super) fn header_package(id: &KernelIdentity, r: &RpmRelease) -> PackageName {
-    let base = if r.dist_tag.contains("uek") {
+    let base = if id.distro() == Distro::Photon {
+        "linux".to_string()
+    } else if r.dist_tag.contains("uek") {
         "kernel-uek".to_string()
     } else if let Some(line) = amazon_kernel_line(id.distro(), r) {
         format!("kernel{line}")
@@ -162,5 +193,6 @@ pub(super) fn header_package(id: &KernelIdentity, r: &RpmRelease) -> PackageName
         version: Some(format!("{}-{}", r.version, r.rel)),
         arch: r.arch.as_str().to_string(),
         filename: Some(filename),
+        version_match: VersionMatch::Exact,
     }
 }

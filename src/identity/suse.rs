@@ -18,6 +18,8 @@
 use regex::Regex;
 use std::sync::LazyLock;
 
+use super::{err, Arch, IdentityError, KernelIdentity, PackageName, RpmRelease, VersionMatch};
+
 /// Flavours SUSE ships kernel-<flavour>-devel for (x86_64 / aarch64).
 pub const FLAVOURS: &[&str] = &["default", "azure", "rt", "64kb", "preempt", "kvmsmall"];
 
@@ -110,6 +112,95 @@ pub fn release_with_rebuild_counter(package_release: &str, uname_release: &str) 
         .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
 }
 
+/// Parses a SUSE release into the RPM view the rest of the crate reads (`dist_tag` is the
+/// code stream part, `150500` or `lp152`); the arch is a placeholder until `uname -m` sets it.
+pub(super) fn parse_rpm(
+    distro: super::Distro,
+    release: &str,
+    example: &str,
+) -> Result<RpmRelease, IdentityError> {
+    let p = parse(release).map_err(|e| match e {
+        SuseParseError::Shape => err(
+            "release",
+            release,
+            format!("a {distro} kernel release `<version>-<release>-<flavour>`"),
+            example,
+        ),
+        SuseParseError::UnknownFlavour(f) => err(
+            "release",
+            release,
+            format!(
+                "a SUSE kernel flavour among {} (not `{f}`)",
+                FLAVOURS.join(", ")
+            ),
+            "5.14.21-150500.55.39-default",
+        ),
+    })?;
+    let dist_tag = p.rel.split('.').next().unwrap_or("").to_string();
+    Ok(RpmRelease {
+        version: p.version,
+        rel: p.rel,
+        arch: Arch::X86_64,
+        flavour: Some(p.flavour),
+        dist_tag,
+    })
+}
+
+/// The release's code stream must be the distro version: `150500` runs on 15.5 (SLES
+/// `VERSION_ID=15` is SP0); a release that names none (`5.3.18-57-default`) is not checked.
+pub(super) fn check_distro_version(id: &KernelIdentity) -> Result<(), IdentityError> {
+    let Some((maj, sp)) = parse(id.release()).ok().and_then(|p| p.code_stream) else {
+        return Ok(());
+    };
+    let dv = id.distro_version();
+    let mut parts = dv.split('.').map(|p| p.parse::<u32>().unwrap_or(u32::MAX));
+    let given = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if given != (maj, sp) {
+        return Err(err(
+            "distro_version",
+            dv,
+            format!(
+                "{maj}.{sp}, the {} version the release `{}` is built for",
+                id.distro(),
+                id.release()
+            ),
+            format!("{maj}.{sp}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The three packages a module build needs: `kernel-<flavour>-devel` (the `-obj` tree,
+/// matched with its rebuild counter), then the noarch source tree and macros of the very
+/// same update (the V-R the first was found with).
+pub(super) fn header_packages(r: &RpmRelease) -> Vec<PackageName> {
+    let s = SuseRelease {
+        version: r.version.clone(),
+        rel: r.rel.clone(),
+        flavour: r.flavour.clone().unwrap_or_default(),
+        code_stream: None,
+    };
+    let vr = format!("{}-{}", r.version, r.rel);
+    let follow = |name: String| PackageName {
+        name,
+        version: Some(vr.clone()),
+        arch: "noarch".to_string(),
+        filename: None,
+        version_match: VersionMatch::SameAsRoot,
+    };
+    vec![
+        PackageName {
+            name: s.flavour_package(),
+            version: Some(vr.clone()),
+            arch: r.arch.as_str().to_string(),
+            filename: None,
+            version_match: VersionMatch::RebuildCounter,
+        },
+        follow(s.source_package()),
+        follow(s.macros_package().to_string()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,9 +214,15 @@ mod tests {
         assert_eq!(r.code_stream, Some((15, 5)));
         let az = parse("5.14.21-150500.33.20-azure").unwrap();
         assert_eq!(az.source_package(), "kernel-devel-azure");
-        assert_eq!(parse("5.3.18-lp152.19-default").unwrap().code_stream, Some((15, 2)));
+        assert_eq!(
+            parse("5.3.18-lp152.19-default").unwrap().code_stream,
+            Some((15, 2))
+        );
         assert_eq!(parse("5.3.18-57-default").unwrap().code_stream, None);
-        assert_eq!(parse("6.4.0-150600.23.42-64kb").unwrap().code_stream, Some((15, 6)));
+        assert_eq!(
+            parse("6.4.0-150600.23.42-64kb").unwrap().code_stream,
+            Some((15, 6))
+        );
         assert_eq!(
             parse("5.14.21-150500.55.39-generic"),
             Err(SuseParseError::UnknownFlavour("generic".into()))
@@ -134,11 +231,29 @@ mod tests {
 
     #[test]
     fn rebuild_counter_is_one_numeric_component() {
-        assert!(release_with_rebuild_counter("150500.55.39.1", "150500.55.39"));
-        assert!(release_with_rebuild_counter("150500.55.80.2", "150500.55.80"));
-        assert!(!release_with_rebuild_counter("150500.55.39", "150500.55.39"));
-        assert!(!release_with_rebuild_counter("150500.55.391.1", "150500.55.39"));
-        assert!(!release_with_rebuild_counter("150500.55.39.1.2", "150500.55.39"));
-        assert!(!release_with_rebuild_counter("150500.55.39.x", "150500.55.39"));
+        assert!(release_with_rebuild_counter(
+            "150500.55.39.1",
+            "150500.55.39"
+        ));
+        assert!(release_with_rebuild_counter(
+            "150500.55.80.2",
+            "150500.55.80"
+        ));
+        assert!(!release_with_rebuild_counter(
+            "150500.55.39",
+            "150500.55.39"
+        ));
+        assert!(!release_with_rebuild_counter(
+            "150500.55.391.1",
+            "150500.55.39"
+        ));
+        assert!(!release_with_rebuild_counter(
+            "150500.55.39.1.2",
+            "150500.55.39"
+        ));
+        assert!(!release_with_rebuild_counter(
+            "150500.55.39.x",
+            "150500.55.39"
+        ));
     }
 }

@@ -55,10 +55,11 @@ static UBUNTU_RE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(?P<up>[0-9]+\.[0-9]+\.[0-9]+)-(?P<abi>[0-9]+)-(?P<flav>[a-z][a-z0-9-]*)$")
         .expect("static regex")
 });
-/// `#101-Ubuntu`, `#101~22.04.1-Ubuntu` inside `uname -v`.
+/// `#101-Ubuntu`, `#101~22.04.1-Ubuntu`, `#66+cvm3-Ubuntu` (Azure confidential VMs) inside
+/// `uname -v`.
 static UBUNTU_UNAME_V: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^#(?P<up>[0-9]+(?:\+[0-9]+)?(?:~(?P<series>[0-9]{2}\.[0-9]{2})(?:\.[0-9]+)*)?)-Ubuntu",
+        r"^#(?P<up>[0-9]+(?:\+[0-9a-z]+)?(?:~(?P<series>[0-9]{2}\.[0-9]{2})(?:\.[0-9]+)*)?)-Ubuntu",
     )
     .expect("static regex")
 });

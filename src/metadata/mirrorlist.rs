@@ -32,6 +32,17 @@
 //!
 //! Both parse into repository base URLs (ending in `/`); a metalink also yields the digests a
 //! fetched repomd.xml must match (the current one or a listed alternate).
+//!
+//! Mirror lists may carry dnf's variables, which dnf expands before use: Amazon Linux AMI's
+//! `mirror.list` answers
+//!
+//! ```text
+//! http://packages.us-east-1.amazonaws.com/2018.03/updates/a677188db28c/$basearch
+//! ```
+//!
+//! [`parse_mirror_list_with`] expands `$basearch` and `$releasever` (also spelled
+//! `${basearch}`, `${releasever}`) from [`MirrorVars`]; a URL with another `$variable` left is
+//! unusable and skipped, as dnf would fail on it.
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -58,9 +69,42 @@ pub struct MirrorList {
     pub repomd_digests: Vec<Checksum>,
 }
 
-/// Parses either format, told apart by content (a metalink starts with XML).
+/// The dnf variables a mirror list is expanded with.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MirrorVars {
+    /// `x86_64`
+    pub basearch: String,
+    /// The distro version: `2018.03`, `40`.
+    pub releasever: String,
+}
+
+impl MirrorVars {
+    /// Expands `$basearch` / `${basearch}` and `$releasever` / `${releasever}` in `s`.
+    pub fn expand(&self, s: &str) -> String {
+        s.replace("${basearch}", &self.basearch)
+            .replace("$basearch", &self.basearch)
+            .replace("${releasever}", &self.releasever)
+            .replace("$releasever", &self.releasever)
+    }
+}
+
+/// Parses either format, told apart by content (a metalink starts with XML), with no
+/// variables to expand.
 pub fn parse_mirror_list(body: &[u8]) -> Result<MirrorList, MirrorListError> {
+    parse_mirror_list_with(body, &MirrorVars::default())
+}
+
+/// Parses either format and expands dnf's variables in every URL (see the module docs).
+pub fn parse_mirror_list_with(
+    body: &[u8],
+    vars: &MirrorVars,
+) -> Result<MirrorList, MirrorListError> {
     let text = String::from_utf8_lossy(body);
+    let text = if text.contains('$') && !vars.basearch.is_empty() {
+        std::borrow::Cow::Owned(vars.expand(&text))
+    } else {
+        text
+    };
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let list = if trimmed.starts_with('<') {
         parse_metalink(trimmed.as_bytes())?
@@ -82,7 +126,9 @@ fn with_slash(u: &str) -> String {
 }
 
 fn usable(u: &str) -> bool {
-    (u.starts_with("http://") || u.starts_with("https://")) && url::Url::parse(u).is_ok()
+    (u.starts_with("http://") || u.starts_with("https://"))
+        && !u.contains('$')
+        && url::Url::parse(u).is_ok()
 }
 
 fn parse_plain(text: &str) -> MirrorList {
@@ -246,5 +292,30 @@ mod tests {
             parse_mirror_list(b"<metalink><files></metalink>"),
             Err(MirrorListError::Xml { .. })
         ));
+    }
+
+    #[test]
+    fn basearch_and_releasever_in_a_mirror_list_are_expanded_as_dnf_does() {
+        // The shape of an Amazon Linux AMI mirror.list answer.
+        let body = b"http://packages.us-east-1.amazonaws.com/2018.03/updates/a677188db28c/$basearch\n\
+                     http://packages.us-west-2.amazonaws.com/${releasever}/updates/a677188db28c/${basearch}\n\
+                     http://mirror.example/$unknown/x86_64\n";
+        let vars = MirrorVars {
+            basearch: "x86_64".into(),
+            releasever: "2018.03".into(),
+        };
+        let l = parse_mirror_list_with(body, &vars).unwrap();
+        assert_eq!(
+            l.bases,
+            vec![
+                "http://packages.us-east-1.amazonaws.com/2018.03/updates/a677188db28c/x86_64/",
+                "http://packages.us-west-2.amazonaws.com/2018.03/updates/a677188db28c/x86_64/",
+            ]
+        );
+        // Without values, an unexpanded variable is never requested literally.
+        assert_eq!(
+            parse_mirror_list(b"http://packages.example/$basearch\n"),
+            Err(MirrorListError::Empty)
+        );
     }
 }

@@ -197,7 +197,13 @@ fn finish(
 
 /// The error when no source succeeded: integrity beats transient beats not-found, so an
 /// integrity failure anywhere is never reported as a mere "not found".
-fn exhausted(id: &KernelIdentity, resolution: Resolution) -> Error {
+fn exhausted(id: &KernelIdentity, mut resolution: Resolution) -> Error {
+    // An empty chain for a family no public repository serves says why (SLES).
+    if resolution.attempts.is_empty() {
+        if let Some(why) = crate::catalog::unserved(id.distro()) {
+            resolution.notes.push(why.to_string());
+        }
+    }
     let integrity: Vec<&Attempt> = resolution
         .attempts
         .iter()

@@ -24,7 +24,7 @@ pub enum Error {
     Config(#[from] ConfigError),
 
     /// No source in the chain carries the identity.
-    #[error("no source carries headers for {identity} ({} sources tried)", resolution.attempts.len())]
+    #[error("no source carries headers for {identity} ({} sources tried){}", resolution.attempts.len(), empty_chain_notes(resolution))]
     NotFound {
         identity: String,
         resolution: Box<Resolution>,
@@ -87,5 +87,14 @@ impl Error {
             | Error::SourcesFailed { resolution, .. } => Some(resolution),
             _ => None,
         }
+    }
+}
+
+/// With no source to try, the notes say why (`catalog::unserved`): shown in the message.
+fn empty_chain_notes(r: &Resolution) -> String {
+    if r.attempts.is_empty() && !r.notes.is_empty() {
+        format!(": {}", r.notes.join("; "))
+    } else {
+        String::new()
     }
 }

@@ -24,7 +24,7 @@
 use async_trait::async_trait;
 use std::sync::{Arc, LazyLock};
 
-use super::dnf::locate_in_repo;
+use super::dnf::{locate_in_repo, mirror_vars};
 use super::{Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
@@ -109,6 +109,7 @@ impl HeaderSource for AmazonSource {
             None,
             Some(&self.mirrorlist),
             &id.header_packages(),
+            &mirror_vars(id),
         )
         .await
         .map(Some)

@@ -72,7 +72,11 @@ async fn debian_old_style_backport_resolves_with_its_closure_from_archive_backpo
             "linux-kbuild-5.10_5.10.70-1~bpo10+1_amd64.deb",
         ]
     );
-    assert!(res.requirements.iter().any(|q| q.name == "gcc-8"), "{:?}", res.requirements);
+    assert!(
+        res.requirements.iter().any(|q| q.name == "gcc-8"),
+        "{:?}",
+        res.requirements
+    );
 }
 
 #[tokio::test]
@@ -89,7 +93,10 @@ async fn debian_backport_rt_featureset_pulls_common_rt_and_cloud_flavour_pulls_c
     );
     let uv = "#1 SMP Debian 5.10.70-1~bpo10+1 (2021-10-10)";
     let (_, files, _) = closure(&deb_id("5.10.0-0.bpo.9-cloud-amd64", "10", uv)).await;
-    assert_eq!(files[1], "linux-headers-5.10.0-0.bpo.9-common_5.10.70-1~bpo10+1_all.deb");
+    assert_eq!(
+        files[1],
+        "linux-headers-5.10.0-0.bpo.9-common_5.10.70-1~bpo10+1_all.deb"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +124,11 @@ async fn debian_4_9_grsec_featureset_pulls_common_grsec() {
 
 #[tokio::test]
 async fn debian_8_jessie_kernel_resolves_from_archive_security_jessie_updates() {
-    let i = deb_id("3.16.0-11-amd64", "8", "#1 SMP Debian 3.16.84-1 (2020-06-09)");
+    let i = deb_id(
+        "3.16.0-11-amd64",
+        "8",
+        "#1 SMP Debian 3.16.84-1 (2020-06-09)",
+    );
     assert_eq!(i.codename(), Some("jessie"));
     let (source, files, res) = closure(&i).await;
     assert_eq!(source, "apt:debian-archive-security");
@@ -132,15 +143,26 @@ async fn debian_8_jessie_kernel_resolves_from_archive_security_jessie_updates() 
         ]
     );
     assert!(res.packages[0].urls[0].contains("/pool/updates/main/l/linux/"));
-    assert!(res.requirements.iter().any(|q| q.name == "gcc-4.8"), "{:?}", res.requirements);
+    assert!(
+        res.requirements.iter().any(|q| q.name == "gcc-4.8"),
+        "{:?}",
+        res.requirements
+    );
 }
 
 #[tokio::test]
 async fn debian_8_point_release_kernel_resolves_from_archive_jessie() {
-    let i = deb_id("3.16.0-6-amd64", "8", "#1 SMP Debian 3.16.56-1+deb8u1 (2018-05-08)");
+    let i = deb_id(
+        "3.16.0-6-amd64",
+        "8",
+        "#1 SMP Debian 3.16.56-1+deb8u1 (2018-05-08)",
+    );
     let (source, files, _) = closure(&i).await;
     assert_eq!(source, "apt:debian-archive");
-    assert_eq!(files[0], "linux-headers-3.16.0-6-amd64_3.16.56-1+deb8u1_amd64.deb");
+    assert_eq!(
+        files[0],
+        "linux-headers-3.16.0-6-amd64_3.16.56-1+deb8u1_amd64.deb"
+    );
 }
 
 #[tokio::test]
@@ -180,7 +202,10 @@ async fn debian_9_stretch_kernels_resolve_from_archive_and_stretch_updates() {
     ))
     .await;
     assert_eq!(source, "apt:debian-archive");
-    assert_eq!(files[1], "linux-headers-4.9.0-13-common-rt_4.9.228-1_all.deb");
+    assert_eq!(
+        files[1],
+        "linux-headers-4.9.0-13-common-rt_4.9.228-1_all.deb"
+    );
     // linux-4.19 backported to stretch through security
     let (source, files, _) = closure(&deb_id(
         "4.19.0-0.bpo.19-cloud-amd64",
@@ -205,7 +230,10 @@ async fn debian_9_stretch_kernels_resolve_from_archive_and_stretch_updates() {
     ))
     .await;
     assert_eq!(source, "apt:debian-archive");
-    assert_eq!(files[2], "linux-kbuild-4.19_4.19.118-2+deb10u1~bpo9+1_amd64.deb");
+    assert_eq!(
+        files[2],
+        "linux-kbuild-4.19_4.19.118-2+deb10u1~bpo9+1_amd64.deb"
+    );
 }
 
 #[test]
@@ -217,11 +245,22 @@ fn debian_8_and_9_chains_read_archive_debian_org_with_old_security_suites() {
             arch: kheaders::Arch::X86_64,
         };
         let specs = kheaders::catalog::chain_specs(&t, &kheaders::Config::default(), true).unwrap();
-        let sec = specs.iter().find(|s| s.name == "debian-archive-security").unwrap();
-        assert_eq!(sec.config.suites.as_deref(), Some(&[format!("{codename}/updates")][..]));
-        assert_eq!(sec.config.base_url.as_deref(), Some("https://archive.debian.org/debian-security"));
+        let sec = specs
+            .iter()
+            .find(|s| s.name == "debian-archive-security")
+            .unwrap();
+        assert_eq!(
+            sec.config.suites.as_deref(),
+            Some(&[format!("{codename}/updates")][..])
+        );
+        assert_eq!(
+            sec.config.base_url.as_deref(),
+            Some("https://archive.debian.org/debian-security")
+        );
         assert!(
-            !specs.iter().any(|s| s.urls().iter().any(|u| u.contains("deb.debian.org"))),
+            !specs
+                .iter()
+                .any(|s| s.urls().iter().any(|u| u.contains("deb.debian.org"))),
             "{v}: deb.debian.org no longer carries {codename}"
         );
     }

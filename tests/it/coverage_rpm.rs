@@ -20,7 +20,12 @@ async fn resolves(id: &KernelIdentity, source: &str, url: &str) -> kheaders::Res
         .locate(id)
         .await
         .unwrap_or_else(|e| panic!("{id}: {e}: {:#?}", e.resolution().map(|r| &r.attempts)));
-    assert_eq!(res.source.as_deref(), Some(source), "{id}: {:#?}", res.attempts);
+    assert_eq!(
+        res.source.as_deref(),
+        Some(source),
+        "{id}: {:#?}",
+        res.attempts
+    );
     assert_eq!(res.packages[0].urls[0], url, "{id}");
     for p in &res.packages {
         let file = rpm_fixture_for_url(&p.urls[0]);
@@ -29,7 +34,10 @@ async fn resolves(id: &KernelIdentity, source: &str, url: &str) -> kheaders::Res
         for (want, got) in digests {
             assert_eq!(want, got, "{id}: {}", p.name);
         }
-        assert_eq!(p.expected.size, Some(std::fs::metadata(&file).unwrap().len()));
+        assert_eq!(
+            p.expected.size,
+            Some(std::fs::metadata(&file).unwrap().len())
+        );
     }
     // Every attempt before the winner said "not here", none failed.
     for a in &res.attempts[..res.attempts.len() - 1] {
@@ -78,7 +86,8 @@ fn el7_debug_suffix_names_kernel_debug_devel() {
         Some("kernel-debug-devel-3.10.0-957.1.3.el7.x86_64.rpm")
     );
     // `.debug` on the wrong arch is still an arch error, not a silent flavour.
-    let e = KernelIdentity::new("3.10.0-957.1.3.el7.x86_64.debug", "aarch64", "centos", "7").unwrap_err();
+    let e = KernelIdentity::new("3.10.0-957.1.3.el7.x86_64.debug", "aarch64", "centos", "7")
+        .unwrap_err();
     assert_eq!(e.field, "arch");
 }
 
@@ -95,7 +104,12 @@ async fn el7_debug_kernel_resolves_kernel_debug_devel_from_the_vault() {
 
 #[tokio::test]
 async fn centos_plus_kernel_resolves_kernel_plus_devel_from_centosplus() {
-    let i = id("3.10.0-327.18.2.el7.centos.plus.x86_64", "x86_64", "centos", "7");
+    let i = id(
+        "3.10.0-327.18.2.el7.centos.plus.x86_64",
+        "x86_64",
+        "centos",
+        "7",
+    );
     assert_eq!(i.header_packages()[0].name, "kernel-plus-devel");
     resolves(
         &i,
@@ -107,7 +121,12 @@ async fn centos_plus_kernel_resolves_kernel_plus_devel_from_centosplus() {
 
 #[tokio::test]
 async fn centos7_rt_kernel_resolves_from_the_rt_repository() {
-    let i = id("3.10.0-1160.11.1.rt56.1145.el7.x86_64", "x86_64", "centos", "7");
+    let i = id(
+        "3.10.0-1160.11.1.rt56.1145.el7.x86_64",
+        "x86_64",
+        "centos",
+        "7",
+    );
     assert_eq!(i.header_packages()[0].name, "kernel-rt-devel");
     resolves(
         &i,
@@ -144,7 +163,8 @@ fn centos7_altarch_has_direct_url_templates() {
     assert!(
         templates
             .iter()
-            .any(|u| u == "https://vault.centos.org/altarch/{elver}/updates/{arch}/Packages/{filename}"),
+            .any(|u| u
+                == "https://vault.centos.org/altarch/{elver}/updates/{arch}/Packages/{filename}"),
         "{templates:#?}"
     );
 }
@@ -231,8 +251,16 @@ async fn oracle_uek_getpackage_direct_download_serves_what_no_repository_lists()
     let cache = tempfile::tempdir().unwrap();
     let r = rpm_resolver(&srv, cache.path(), Config::default());
     let i = id("4.14.35-2047.510.5.5.el7uek.x86_64", "x86_64", "ol", "7");
-    let res = r.locate(&i).await.unwrap_or_else(|e| panic!("{e}: {:#?}", e.resolution()));
-    assert_eq!(res.source.as_deref(), Some("url-template:ol-uek-getpackage"), "{:#?}", res.attempts);
+    let res = r
+        .locate(&i)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:#?}", e.resolution()));
+    assert_eq!(
+        res.source.as_deref(),
+        Some("url-template:ol-uek-getpackage"),
+        "{:#?}",
+        res.attempts
+    );
     assert_eq!(
         res.packages[0].urls[0],
         "https://yum.oracle.com/repo/OracleLinux/OL7/UEKR5/x86_64/getPackage/kernel-uek-devel-4.14.35-2047.510.5.5.el7uek.x86_64.rpm"
@@ -241,7 +269,8 @@ async fn oracle_uek_getpackage_direct_download_serves_what_no_repository_lists()
 
 #[test]
 fn oracle_distro_version_error_says_what_is_accepted() {
-    let e = KernelIdentity::new("5.15.0-200.131.27.el8uek.x86_64", "x86_64", "ol", "5").unwrap_err();
+    let e =
+        KernelIdentity::new("5.15.0-200.131.27.el8uek.x86_64", "x86_64", "ol", "5").unwrap_err();
     assert_eq!(e.field, "distro_version");
     assert!(e.expected.contains("6, 7, 8, 9 or 10"), "{e}");
     assert!(KernelIdentity::new("6.12.0-55.9.1.el10_0.x86_64", "x86_64", "ol", "10").is_ok());
@@ -301,9 +330,16 @@ fn fedora_primary_repositories_are_not_asked_for_secondary_arches() {
         arch: kheaders::Arch::S390x,
     };
     let specs = kheaders::catalog::chain_specs(&t, &Config::default(), true).unwrap();
-    for s in specs.iter().filter(|s| s.kind() == kheaders::SourceKind::Dnf) {
+    for s in specs
+        .iter()
+        .filter(|s| s.kind() == kheaders::SourceKind::Dnf)
+    {
         for u in s.urls() {
-            assert!(u.contains("fedora-secondary") || !u.contains("/pub/"), "{}: {u}", s.name);
+            assert!(
+                u.contains("fedora-secondary") || !u.contains("/pub/"),
+                "{}: {u}",
+                s.name
+            );
         }
     }
 }
@@ -328,7 +364,10 @@ async fn mirror_list_basearch_and_releasever_are_expanded() {
 async fn photon_generic_kernel_resolves_linux_devel_from_photon_updates() {
     let i = id("5.10.103-1.ph4", "x86_64", "photon", "4.0");
     let p = &i.header_packages()[0];
-    assert_eq!(p.filename.as_deref(), Some("linux-devel-5.10.103-1.ph4.x86_64.rpm"));
+    assert_eq!(
+        p.filename.as_deref(),
+        Some("linux-devel-5.10.103-1.ph4.x86_64.rpm")
+    );
     resolves(
         &i,
         "dnf:photon-updates",
@@ -340,15 +379,26 @@ async fn photon_generic_kernel_resolves_linux_devel_from_photon_updates() {
 #[tokio::test]
 async fn photon_flavoured_kernels_resolve_their_own_devel_package() {
     for (release, file) in [
-        ("5.10.103-1.ph4-esx", "linux-esx-devel-5.10.103-1.ph4.x86_64.rpm"),
-        ("5.10.103-1.ph4-rt", "linux-rt-devel-5.10.103-1.ph4.x86_64.rpm"),
-        ("5.10.103-1.ph4-aws", "linux-aws-devel-5.10.103-1.ph4.x86_64.rpm"),
+        (
+            "5.10.103-1.ph4-esx",
+            "linux-esx-devel-5.10.103-1.ph4.x86_64.rpm",
+        ),
+        (
+            "5.10.103-1.ph4-rt",
+            "linux-rt-devel-5.10.103-1.ph4.x86_64.rpm",
+        ),
+        (
+            "5.10.103-1.ph4-aws",
+            "linux-aws-devel-5.10.103-1.ph4.x86_64.rpm",
+        ),
     ] {
         let i = id(release, "x86_64", "photon", "4.0");
         resolves(
             &i,
             "dnf:photon-updates",
-            &format!("https://packages.vmware.com/photon/4.0/photon_updates_4.0_x86_64/x86_64/{file}"),
+            &format!(
+                "https://packages.vmware.com/photon/4.0/photon_updates_4.0_x86_64/x86_64/{file}"
+            ),
         )
         .await;
     }
@@ -398,14 +448,22 @@ fn photon_release_must_agree_with_the_distro_version_and_flavour() {
     let e = KernelIdentity::new("5.10.103-1.ph4-gaming", "x86_64", "photon", "4.0").unwrap_err();
     assert_eq!(e.field, "release");
     // Photon 4 os-release says VERSION_ID=4.0; a bare 4 means the same.
-    assert_eq!(id("5.10.103-1.ph4", "x86_64", "photon", "4").distro_version(), "4.0");
+    assert_eq!(
+        id("5.10.103-1.ph4", "x86_64", "photon", "4").distro_version(),
+        "4.0"
+    );
 }
 
 // ------------------------------------------------------------------------- SUSE
 
 #[tokio::test]
 async fn suse_kernel_is_matched_through_metadata_despite_the_rebuild_counter() {
-    let i = id("5.14.21-150500.55.39-default", "x86_64", "opensuse-leap", "15.5");
+    let i = id(
+        "5.14.21-150500.55.39-default",
+        "x86_64",
+        "opensuse-leap",
+        "15.5",
+    );
     let wanted = i.header_packages();
     assert_eq!(
         wanted.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
@@ -439,7 +497,12 @@ async fn suse_other_update_of_the_same_line_is_never_taken() {
     let srv = TestServer::serve_dir(rpm_root()).await;
     let cache = tempfile::tempdir().unwrap();
     let r = rpm_resolver(&srv, cache.path(), Config::default());
-    let i = id("5.14.21-150500.55.3-default", "x86_64", "opensuse-leap", "15.5");
+    let i = id(
+        "5.14.21-150500.55.3-default",
+        "x86_64",
+        "opensuse-leap",
+        "15.5",
+    );
     let e = r.locate(&i).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let res = e.resolution().unwrap();
@@ -453,7 +516,12 @@ async fn suse_other_update_of_the_same_line_is_never_taken() {
 
 #[tokio::test]
 async fn leap_ga_kernel_resolves_from_the_distribution_repository() {
-    let i = id("5.14.21-150500.53-default", "x86_64", "opensuse-leap", "15.5");
+    let i = id(
+        "5.14.21-150500.53-default",
+        "x86_64",
+        "opensuse-leap",
+        "15.5",
+    );
     let res = resolves(
         &i,
         "dnf:opensuse-leap-oss",
@@ -465,12 +533,16 @@ async fn leap_ga_kernel_resolves_from_the_distribution_repository() {
 
 #[test]
 fn suse_release_must_agree_with_the_service_pack() {
-    let e = KernelIdentity::new("5.14.21-150500.55.39-default", "x86_64", "sles", "15.4").unwrap_err();
+    let e =
+        KernelIdentity::new("5.14.21-150500.55.39-default", "x86_64", "sles", "15.4").unwrap_err();
     assert_eq!(e.field, "distro_version");
     assert!(e.expected.contains("15.5"), "{e}");
     let az = id("5.14.21-150500.33.20-azure", "aarch64", "sles", "15.5");
     let names: Vec<String> = az.header_packages().into_iter().map(|p| p.name).collect();
-    assert_eq!(names, ["kernel-azure-devel", "kernel-devel-azure", "kernel-macros"]);
+    assert_eq!(
+        names,
+        ["kernel-azure-devel", "kernel-devel-azure", "kernel-macros"]
+    );
 }
 
 #[tokio::test]
@@ -482,7 +554,10 @@ async fn sles_chain_says_no_public_repository_serves_it() {
     let e = r.locate(&i).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     let text = e.to_string();
-    assert!(text.contains("no public repository") && text.contains("RMT"), "{text}");
+    assert!(
+        text.contains("no public repository") && text.contains("RMT"),
+        "{text}"
+    );
     assert_eq!(srv.total_hits(), 0);
 }
 
@@ -503,7 +578,10 @@ base_url = "https://rmt.example/repo/SUSE/Updates/SLE-Module-Basesystem/15-SP5/x
     .unwrap();
     let r = rpm_resolver(&srv, cache.path(), cfg);
     let i = id("5.14.21-150500.55.44-default", "x86_64", "sles", "15.5");
-    let res = r.locate(&i).await.unwrap_or_else(|e| panic!("{e}: {:#?}", e.resolution()));
+    let res = r
+        .locate(&i)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:#?}", e.resolution()));
     assert_eq!(res.source.as_deref(), Some("dnf:rmt-basesystem-updates"));
     assert_eq!(
         file_names(&res),
@@ -525,11 +603,19 @@ fn centos_stream_8_koji_is_koji_mbox() {
         arch: kheaders::Arch::X86_64,
     };
     let specs = kheaders::catalog::chain_specs(&t, &Config::default(), true).unwrap();
-    let koji: Vec<&kheaders::catalog::SourceSpec> =
-        specs.iter().filter(|s| s.kind() == kheaders::SourceKind::Koji).collect();
+    let koji: Vec<&kheaders::catalog::SourceSpec> = specs
+        .iter()
+        .filter(|s| s.kind() == kheaders::SourceKind::Koji)
+        .collect();
     let urls: Vec<String> = koji.iter().flat_map(|s| s.urls()).collect();
-    assert!(urls.contains(&"https://koji.mbox.centos.org/kojihub".to_string()), "{urls:?}");
-    assert!(!urls.iter().any(|u| u.contains("kojihub.stream.centos.org")), "{urls:?}");
+    assert!(
+        urls.contains(&"https://koji.mbox.centos.org/kojihub".to_string()),
+        "{urls:?}"
+    );
+    assert!(
+        !urls.iter().any(|u| u.contains("kojihub.stream.centos.org")),
+        "{urls:?}"
+    );
     let t9 = kheaders::catalog::ChainTarget {
         distro_version: "9".into(),
         ..t

@@ -34,13 +34,18 @@ pub fn run(a: SourcesArgs) -> Result<(), Failure> {
         arch,
     };
     let entries = resolver.describe_chain(&target)?;
+    // A family no public repository serves (SLES) says so rather than listing nothing.
+    let unserved = kheaders::catalog::unserved(target.distro);
     if a.json {
-        print_json(&json!({ "target": target, "sources": entries }));
+        print_json(&json!({ "target": target, "sources": entries, "unserved": unserved }));
     } else {
         eprintln!(
             "chain for {} {} {}:",
             target.distro, target.distro_version, target.arch
         );
+        if let Some(why) = unserved {
+            eprintln!("     {why}");
+        }
         for (i, e) in entries.iter().enumerate() {
             eprintln!("{:>3}. {:<40} [{}]", i + 1, e.id, e.stage);
             for u in &e.urls {

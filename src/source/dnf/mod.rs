@@ -65,7 +65,7 @@ use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
 use crate::fetch::{FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
-use crate::metadata::mirrorlist::{parse_mirror_list, MirrorListError};
+use crate::metadata::mirrorlist::{parse_mirror_list_with, MirrorListError, MirrorVars};
 use crate::metadata::openpgp::Keyring;
 use crate::metadata::repomd::parse_repomd;
 use crate::vocab::{
@@ -221,6 +221,7 @@ impl HeaderSource for DnfSource {
             base.as_deref(),
             mirrorlist.as_deref(),
             &id.header_packages(),
+            &mirror_vars(id),
             &signature,
         )
         .await
@@ -249,9 +250,19 @@ pub async fn locate_in_repo(
     base: Option<&str>,
     mirrorlist: Option<&str>,
     wanted: &[PackageName],
+    vars: &MirrorVars,
 ) -> Result<PackageSet, SourceError> {
     let unsigned = RepomdSignature::NotChecked;
-    locate_in_signed_repo(cx, source, base, mirrorlist, wanted, &unsigned).await
+    locate_in_signed_repo(cx, source, base, mirrorlist, wanted, vars, &unsigned).await
+}
+
+/// The dnf variables a mirror list body may use (`$basearch`, `$releasever`), for this
+/// identity.
+pub fn mirror_vars(id: &KernelIdentity) -> MirrorVars {
+    MirrorVars {
+        basearch: id.arch().as_str().to_string(),
+        releasever: id.distro_version().to_string(),
+    }
 }
 
 /// [`locate_in_repo`] with every mirror's `repomd.xml` checked against `repomd.xml.asc` as
@@ -262,6 +273,7 @@ pub async fn locate_in_signed_repo(
     base: Option<&str>,
     mirrorlist: Option<&str>,
     wanted: &[PackageName],
+    vars: &MirrorVars,
     signature: &RepomdSignature,
 ) -> Result<PackageSet, SourceError> {
     let mut bases: Vec<String> = base.map(with_slash).into_iter().collect();
@@ -279,7 +291,7 @@ pub async fn locate_in_signed_repo(
             }
             list_fetched = true;
             let ml = mirrorlist.unwrap_or_default();
-            match fetch_mirror_list(cx, ml).await {
+            match fetch_mirror_list(cx, ml, vars).await {
                 Ok((more, d)) => {
                     for b in more {
                         if !bases.contains(&b) {
@@ -382,6 +394,7 @@ enum MirrorListFailure {
 async fn fetch_mirror_list(
     cx: &Context,
     url: &str,
+    vars: &MirrorVars,
 ) -> Result<(Vec<String>, Vec<Checksum>), MirrorListFailure> {
     let body = match cx.fetcher.get_bytes(url).await {
         Ok(b) => b,
@@ -391,7 +404,7 @@ async fn fetch_mirror_list(
         Err(e) => return Err(MirrorListFailure::Broken(e.into())),
     };
     let rewritten = cx.fetcher.rewrite(url);
-    match parse_mirror_list(&body) {
+    match parse_mirror_list_with(&body, vars) {
         Ok(list) => Ok((list.bases, list.repomd_digests)),
         Err(MirrorListError::Empty) => Err(MirrorListFailure::Missing(format!(
             "mirror list {rewritten} names no mirror"

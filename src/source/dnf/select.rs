@@ -1,5 +1,6 @@
 //! Choosing, among the primary entries that carry a wanted name, the one the identity names:
-//! name + version-release + arch, the highest epoch when several carry the same V-R.
+//! name + version-release + arch (or, for SUSE, the release plus a rebuild counter and the
+//! root's exact V-R for the noarch packages), the highest EVR when several qualify.
 
 use super::{resolve, MirrorOutcome};
 use crate::identity::PackageName;
@@ -11,7 +12,7 @@ use crate::vocab::{Expected, PackageFormat, PackageRef};
 const NEARBY_VERSIONS: usize = 5;
 
 /// Picks, for every wanted package, the entry with its name, V-R and arch (the highest
-/// epoch when several), and builds its [`PackageRef`].
+/// EVR when several: epochs, SUSE rebuild counters), and builds its [`PackageRef`].
 pub(super) fn select(
     base: &str,
     candidates: &[PrimaryPackage],
@@ -19,11 +20,16 @@ pub(super) fn select(
 ) -> MirrorOutcome {
     let mut packages = Vec::new();
     let mut notes = Vec::new();
+    // The V-R rule is the wanted package's (`PackageName::accepts_vr`): exact, the release
+    // plus a SUSE rebuild counter, or the V-R the root (first) package was found with.
+    let mut root_vr: Option<String> = None;
     for w in wanted {
-        let vr = w.version.clone().unwrap_or_default();
+        let vr = w.version_shown();
         let mut matching: Vec<&PrimaryPackage> = candidates
             .iter()
-            .filter(|c| c.name == w.name && c.arch == w.arch && c.vr() == vr)
+            .filter(|c| {
+                c.name == w.name && c.arch == w.arch && w.accepts_vr(&c.vr(), root_vr.as_deref())
+            })
             .collect();
         if matching.is_empty() {
             let mut others: Vec<String> = candidates
@@ -47,16 +53,17 @@ pub(super) fn select(
         }
         matching.sort_by(|a, b| rpm_version::rpm_evr_compare(&b.evr(), &a.evr()));
         let best = matching[0];
+        root_vr.get_or_insert_with(|| best.vr());
         if matching.len() > 1 {
             notes.push(format!(
-                "{} entries for {}-{vr}.{}; chose epoch {} (highest of {})",
+                "{} entries for {}-{vr}.{}; chose {} (highest of {})",
                 matching.len(),
                 w.name,
                 w.arch,
-                best.epoch,
+                best.display_version(),
                 matching
                     .iter()
-                    .map(|m| m.epoch.as_str())
+                    .map(|m| m.display_version())
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
