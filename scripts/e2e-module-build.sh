@@ -21,6 +21,9 @@
 #    /usr/src/kernels/<release>/ tree assembled from the relocated Debian tree (symlinks
 #    dereferenced), `createrepo_c` a repo, serve it; library step unpacks the RPM and builds;
 #    resolve step (unless --library-only) resolves it through a `dnf` source and builds.
+# 5. Photon OS (resolve step): the same tree as Photon's linux-devel in a
+#    packages.vmware.com-shaped repository, resolved through the embedded Photon catalog
+#    chain with `--mirror` only, unpacked, and a module built.
 #
 # Identity of the RPM: the CLI validates a Fedora identity (`<V>-<R>.fc40.x86_64`, distro
 # fedora 40), so the RPM is *named* kernel-devel-<V>-<R>.fc40.x86_64 and its tree lives at
@@ -380,5 +383,67 @@ TOML
         --cache-dir "$WORK/cli-cache" --unpack "$WORK/rpm-cli" >"$WORK/rpm-cli.json"
     build_module "$(json_field "$WORK/rpm-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "rpm-$VIA"
 fi
+
+# Photon OS, through the embedded catalog: the same relocated Debian tree packaged the way
+# Photon's linux-devel is (`/usr/src/linux-headers-<uname -r>/` plus the
+# `/lib/modules/<uname -r>/build` link), in a repository laid out like
+# packages.vmware.com/photon/5.0/photon_updates_5.0_x86_64/ (packages under x86_64/), and
+# resolved by `kheaders resolve <uname -r> --distro photon` with only `--mirror` rewriting
+# https://packages.vmware.com onto loopback. As for the Fedora-named RPM above, the content
+# is the Debian kernel's build tree, so vermagic names the Debian release.
+PH_START=$(date +%s)
+PH_V="${DEB_VERSION%%-*}"
+PH_N="$(echo "${DEB_VERSION#*-}" | sed 's/[^0-9].*//')"
+PH_UNAME_R="$PH_V-${PH_N:-1}.ph5"
+PHTOP="$WORK/rpmbuild-photon"
+mkdir -p "$PHTOP"/{SPECS,SOURCES,BUILD,RPMS,SRPMS}
+PH_STAGE="$WORK/photon-stage/usr/src/linux-headers-$PH_UNAME_R"
+mkdir -p "$PH_STAGE"
+cp -a "$STAGE/." "$PH_STAGE/"
+cat >"$PHTOP/SPECS/linux-devel.spec" <<SPEC
+Name: linux-devel
+Version: $PH_V
+Release: ${PH_N:-1}.ph5
+Summary: Debian $RELEASE kernel build tree packaged as Photon's linux-devel for the kheaders e2e
+License: GPLv2
+AutoReqProv: no
+%description
+Debian linux-headers-$RELEASE ($DEB_VERSION) laid out as Photon OS 5.0 linux-devel $PH_UNAME_R.
+%install
+mkdir -p %{buildroot}/usr/src %{buildroot}/lib/modules/$PH_UNAME_R
+cp -a $PH_STAGE %{buildroot}/usr/src/
+ln -s /usr/src/linux-headers-$PH_UNAME_R %{buildroot}/lib/modules/$PH_UNAME_R/build
+%files
+/usr/src/linux-headers-$PH_UNAME_R
+/lib/modules/$PH_UNAME_R/build
+SPEC
+log "rpmbuild linux-devel-$PH_UNAME_R.x86_64 (Photon layout)"
+rpmbuild -bb --quiet --define "_topdir $PHTOP" --define "_binary_payload w3.zstdio" \
+    --define "_build_id_links none" --define "__os_install_post %{nil}" \
+    --define "debug_package %{nil}" "$PHTOP/SPECS/linux-devel.spec" >"$WORK/rpmbuild-photon.log" 2>&1 || {
+    tail -30 "$WORK/rpmbuild-photon.log" >&2
+    die "rpmbuild (photon) failed"
+}
+PH_RPM="$(find "$PHTOP/RPMS" -name '*.rpm')"
+[ "$(basename "$PH_RPM")" = "linux-devel-$PH_UNAME_R.x86_64.rpm" ] || die "unexpected photon rpm name $PH_RPM"
+PH_REPO="$WORK/repo/packages.vmware.com/photon/5.0/photon_updates_5.0_x86_64"
+mkdir -p "$PH_REPO/x86_64"
+cp "$PH_RPM" "$PH_REPO/x86_64/"
+createrepo_c -q --general-compress-type=xz "$PH_REPO" >&2
+ln -s "$WORK/repo/packages.vmware.com" "$WWW/packages.vmware.com"
+
+if [ "$LIBRARY_ONLY" = 0 ]; then
+    "${RESOLVE[@]}" "$PH_UNAME_R" --distro photon --distro-version 5.0 --arch x86_64 \
+        --mirror "https://packages.vmware.com=http://127.0.0.1:$PORT/packages.vmware.com" \
+        --cache-dir "$WORK/cli-cache" --unpack "$WORK/photon-cli" >"$WORK/photon-cli.json"
+    [ "$(json_field "$WORK/photon-cli.json" '["source"]')" = "dnf:photon-updates" ] \
+        || die "photon: resolved by $(json_field "$WORK/photon-cli.json" '["source"]'), not dnf:photon-updates"
+    case "$(json_field "$WORK/photon-cli.json" '["packages"][0]["url"]')" in
+        */photon/5.0/photon_updates_5.0_x86_64/x86_64/linux-devel-$PH_UNAME_R.x86_64.rpm) ;;
+        *) die "photon: root package URL $(json_field "$WORK/photon-cli.json" '["packages"][0]["url"]')" ;;
+    esac
+    build_module "$(json_field "$WORK/photon-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "photon-$VIA"
+fi
+log "photon step: $(( $(date +%s) - PH_START )) s"
 
 log "all module builds passed"
