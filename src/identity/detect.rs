@@ -5,6 +5,9 @@
 //! ID=debian
 //! VERSION_ID="12"
 //! ```
+//!
+//! Debian testing / unstable have no `VERSION_ID` (`PRETTY_NAME="Debian GNU/Linux trixie/sid"`):
+//! they are detected as `unstable`.
 
 use std::path::Path;
 
@@ -69,18 +72,26 @@ pub fn detect(host_root: &Path) -> Result<KernelIdentity, IdentityError> {
                 "ID=debian",
             )
         })?;
-    let version_id = fields
-        .iter()
-        .find(|(k, _)| k == "VERSION_ID")
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| {
-            err(
-                "os-release",
-                &os_release_path.display().to_string(),
-                "a VERSION_ID= line",
-                "VERSION_ID=\"12\"",
-            )
-        })?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    // Debian testing and unstable ship no VERSION_ID (`PRETTY_NAME="Debian GNU/Linux
+    // trixie/sid"`): both run kernels from sid, whose chain also reads testing.
+    let rolling_debian = || {
+        (id == "debian" && field("PRETTY_NAME").is_some_and(|p| p.ends_with("/sid")))
+            .then(|| "unstable".to_string())
+    };
+    let version_id = field("VERSION_ID").or_else(rolling_debian).ok_or_else(|| {
+        err(
+            "os-release",
+            &os_release_path.display().to_string(),
+            "a VERSION_ID= line",
+            "VERSION_ID=\"12\"",
+        )
+    })?;
     KernelIdentity::build(&release, None, &id, &version_id, kernel_version.as_deref()).map_err(
         |e| IdentityError {
             expected: format!(

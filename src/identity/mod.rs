@@ -303,7 +303,10 @@ impl PackageName {
     /// The expected `V-R` as a person reads it: `5.14.21-150500.55.39.<N>` for a rebuild
     /// counter, `<the root's V-R>` for a follower.
     pub fn version_shown(&self) -> String {
-        let v = self.version.clone().unwrap_or_default();
+        let v = self
+            .version
+            .clone()
+            .unwrap_or_else(|| "(any version)".to_string());
         match self.version_match {
             VersionMatch::Exact => v,
             VersionMatch::RebuildCounter => format!("{v}.<N>"),

@@ -8,6 +8,7 @@ mod cli;
 mod corpus;
 mod coverage_cli;
 mod coverage_deb;
+mod coverage_detect;
 mod coverage_rpm;
 mod coverage_support;
 mod deb_apt;

@@ -42,9 +42,11 @@ pub fn run(a: IdentityArgs) -> Result<(), Failure> {
             eprintln!(
                 "package:   {} {} {} {}",
                 p.name,
-                p.version.as_deref().unwrap_or("(any version)"),
+                p.version_shown(),
                 p.arch,
-                p.filename.as_deref().unwrap_or("")
+                p.filename
+                    .as_deref()
+                    .unwrap_or("(file name from the repository metadata)")
             );
         }
         if id.family() == kheaders::identity::Family::Deb {
