@@ -311,6 +311,31 @@ async fn fedora_27_archived_updates_have_no_everything_level() {
     .await;
 }
 
+#[test]
+fn fedora_20_and_older_releases_sit_under_fedora_not_everything() {
+    let t = kheaders::catalog::ChainTarget {
+        distro: kheaders::Distro::Fedora,
+        distro_version: "20".into(),
+        arch: kheaders::Arch::X86_64,
+    };
+    let urls: Vec<String> = kheaders::catalog::chain_specs(&t, &Config::default(), true)
+        .unwrap()
+        .iter()
+        .flat_map(|s| s.urls())
+        .collect();
+    assert!(
+        urls.contains(
+            &"https://archives.fedoraproject.org/pub/archive/fedora/linux/releases/20/Fedora/x86_64/os/"
+                .to_string()
+        ),
+        "{urls:#?}"
+    );
+    assert!(urls.contains(
+        &"https://archives.fedoraproject.org/pub/archive/fedora/linux/updates/20/x86_64/"
+            .to_string()
+    ));
+}
+
 #[tokio::test]
 async fn fedora_branched_release_resolves_from_development() {
     let i = id("6.14.0-0.rc3.29.fc42.x86_64", "x86_64", "fedora", "42");
