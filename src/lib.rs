@@ -38,9 +38,12 @@ pub mod fetch;
 pub mod identity;
 pub mod metadata;
 pub mod package;
+pub mod report;
 pub mod resolver;
+pub mod serve;
 pub mod source;
 pub mod template;
+pub mod tier;
 pub mod unpack;
 pub mod vocab;
 

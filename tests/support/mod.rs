@@ -1,6 +1,7 @@
 //! Helpers shared by integration tests.
 #![allow(dead_code)]
 
+pub mod s3;
 pub mod server;
 
 use std::path::PathBuf;

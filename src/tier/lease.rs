@@ -1,0 +1,316 @@
+//! Single flight across machines: one lease object per identity.
+//!
+//! ```text
+//! worker                                  store (v1/leases/<key>.json)
+//!  PUT lease If-None-Match: *  ────────►  201: this worker won: resolve upstream,
+//!                                          upload blobs, publish the manifest (create-if-absent),
+//!                                          renew the lease (If-Match: <etag>) every ttl/3,
+//!                                          delete it when done
+//!                              ◄────────  412: someone holds it: GET it
+//!  lease unexpired → wait: poll the manifest with backoff (100 ms doubling to 2 s) until it
+//!                    appears, the lease disappears or expires, or WAIT_MAX passes
+//!  lease expired   → PUT lease If-Match: <etag of the expired one>: exactly one taker wins
+//!                    (412 for the others, who wait on the new lease)
+//! ```
+//!
+//! A crashed winner stops renewing, so its lease lapses after one period and the next worker
+//! takes over: the fleet loses one lease period, never more. On a store without conditional
+//! updates (`file://`), renewal and takeover check the owner and then overwrite: two workers
+//! can then both resolve after a crash (harmless: they publish identical content-addressed
+//! blobs, and the manifest is create-if-absent).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+
+use super::records::{self, Lease, RECORD_FORMAT};
+use super::{Lookup, Manifest, Negative, SharedCache, TierError};
+
+/// Unix milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// The outcome of trying to take the lease.
+#[derive(Debug)]
+pub enum Acquire {
+    /// This worker holds it: resolve, publish, then [`LeaseGuard::release`].
+    Won {
+        guard: LeaseGuard,
+        /// The expired lease this one replaced, when it was a takeover.
+        took_over: Option<Lease>,
+    },
+    /// Another worker holds an unexpired lease.
+    Held(Lease),
+}
+
+/// How waiting for another worker ended.
+#[derive(Debug)]
+pub enum Waited {
+    Published(Box<Manifest>),
+    Negative(Negative),
+    /// The lease is gone or expired without a usable manifest (the owner failed or crashed,
+    /// or the manifest is corrupt): acquire again.
+    LeaseFree,
+    /// `WAIT_MAX` passed.
+    TimedOut,
+}
+
+/// A held lease. Renewed in the background while alive; [`LeaseGuard::release`] deletes
+/// it. Dropped without release (a crash, a cancelled task), it simply expires.
+#[derive(Debug)]
+pub struct LeaseGuard {
+    tier: SharedCache,
+    key: String,
+    owner: String,
+    renewer: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.renewer.abort();
+    }
+}
+
+impl LeaseGuard {
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Stops renewing and deletes the lease if it is still this worker's.
+    pub async fn release(self) {
+        self.renewer.abort();
+        let path = self.tier.inner.layout.lease(&self.key);
+        if let Ok(Some((bytes, _))) = self
+            .tier
+            .get_small(&path, records::MAX_SMALL_RECORD_BYTES)
+            .await
+        {
+            if Lease::parse(&bytes, &self.key).is_ok_and(|l| l.owner == self.owner) {
+                if let Err(e) = self.tier.inner.store.delete(&path).await {
+                    tracing::debug!(error = %e, "could not delete the lease; it will expire");
+                }
+            }
+        }
+    }
+}
+
+impl SharedCache {
+    fn new_lease(&self, key: &str) -> Lease {
+        let now = now_ms();
+        Lease {
+            format: RECORD_FORMAT,
+            cache_key: key.to_string(),
+            owner: format!("{}:{:016x}", self.inner.owner_prefix, rand::random::<u64>()),
+            acquired_at_ms: now,
+            expires_at_ms: now + self.inner.opts.lease_ttl.as_millis() as u64,
+        }
+    }
+
+    /// The current lease of `key` and its ETag.
+    pub async fn read_lease(
+        &self,
+        key: &str,
+    ) -> Result<Option<(Lease, Option<String>)>, TierError> {
+        let path = self.inner.layout.lease(key);
+        match self
+            .get_small(&path, records::MAX_SMALL_RECORD_BYTES)
+            .await?
+        {
+            None => Ok(None),
+            Some((bytes, etag)) => match Lease::parse(&bytes, key) {
+                Ok(l) => Ok(Some((l, etag))),
+                // An unreadable lease protects nothing: treat it as expired so it is taken over.
+                Err(e) => {
+                    tracing::warn!(path = %path, error = %e, "unreadable lease; treating it as expired");
+                    Ok(Some((
+                        Lease {
+                            format: RECORD_FORMAT,
+                            cache_key: key.to_string(),
+                            owner: format!("(unreadable: {e})"),
+                            acquired_at_ms: 0,
+                            expires_at_ms: 0,
+                        },
+                        etag,
+                    )))
+                }
+            },
+        }
+    }
+
+    /// Tries to take the lease of `key`: a conditional create, or a conditional update of
+    /// an expired lease.
+    pub async fn acquire(&self, key: &str) -> Result<Acquire, TierError> {
+        records::check_key(key).map_err(|e| self.bad_record(&self.inner.layout.lease(key), e))?;
+        let path = self.inner.layout.lease(key);
+        // A lease deleted between our create and our read: create again (bounded).
+        for _ in 0..4 {
+            let lease = self.new_lease(key);
+            let body = PutPayload::from(records::to_bytes(&lease));
+            match self
+                .inner
+                .store
+                .put_opts(&path, body, PutOptions::from(PutMode::Create))
+                .await
+            {
+                Ok(r) => return Ok(self.won(key, lease, r.e_tag, None)),
+                Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(self.store_err("PUT (If-None-Match: *)", &path, e)),
+            }
+            let Some((current, etag)) = self.read_lease(key).await? else {
+                continue;
+            };
+            if !current.expired(now_ms()) {
+                return Ok(Acquire::Held(current));
+            }
+            match self.take_over(key, &current, etag).await? {
+                Some((lease, etag)) => return Ok(self.won(key, lease, etag, Some(current))),
+                None => match self.read_lease(key).await? {
+                    Some((l, _)) if !l.expired(now_ms()) => return Ok(Acquire::Held(l)),
+                    _ => continue,
+                },
+            }
+        }
+        // Four rounds of churn: someone is constantly creating and deleting; let them.
+        match self.read_lease(key).await? {
+            Some((l, _)) => Ok(Acquire::Held(l)),
+            None => Ok(Acquire::Held(self.new_lease(key))),
+        }
+    }
+
+    /// Replaces the expired lease `old` (read with `etag`) with a new one of ours. `None`:
+    /// another worker was faster.
+    async fn take_over(
+        &self,
+        key: &str,
+        old: &Lease,
+        etag: Option<String>,
+    ) -> Result<Option<(Lease, Option<String>)>, TierError> {
+        let path = self.inner.layout.lease(key);
+        let lease = self.new_lease(key);
+        let body = PutPayload::from(records::to_bytes(&lease));
+        if self.inner.conditional_update {
+            let mode = PutMode::Update(UpdateVersion {
+                e_tag: etag,
+                version: None,
+            });
+            return match self
+                .inner
+                .store
+                .put_opts(&path, body, PutOptions::from(mode))
+                .await
+            {
+                Ok(r) => {
+                    tracing::info!(key, previous = %old.owner, "took over an expired lease");
+                    Ok(Some((lease, r.e_tag)))
+                }
+                Err(object_store::Error::Precondition { .. }) => Ok(None),
+                Err(e) => Err(self.store_err("PUT (If-Match)", &path, e)),
+            };
+        }
+        // No conditional update here: re-check the owner, then overwrite (see module docs).
+        match self.read_lease(key).await? {
+            Some((l, _)) if l.owner == old.owner => {}
+            _ => return Ok(None),
+        }
+        match self.inner.store.put(&path, body).await {
+            Ok(r) => Ok(Some((lease, r.e_tag))),
+            Err(e) => Err(self.store_err("PUT", &path, e)),
+        }
+    }
+
+    fn won(
+        &self,
+        key: &str,
+        lease: Lease,
+        etag: Option<String>,
+        took_over: Option<Lease>,
+    ) -> Acquire {
+        let etag = Arc::new(Mutex::new(etag));
+        let renewer = tokio::spawn(renew(self.clone(), key.to_string(), lease.clone(), etag));
+        Acquire::Won {
+            guard: LeaseGuard {
+                tier: self.clone(),
+                key: key.to_string(),
+                owner: lease.owner,
+                renewer,
+            },
+            took_over,
+        }
+    }
+
+    /// Waits for the holder of `held` to publish, with bounded backoff.
+    pub async fn wait_for(&self, key: &str, held: &Lease) -> Result<Waited, TierError> {
+        let deadline = tokio::time::Instant::now() + self.inner.opts.wait_max;
+        let mut pause = super::WAIT_BACKOFF_MIN;
+        let mut lease = held.clone();
+        loop {
+            // Never sleep past the lease's expiry by more than the pause itself.
+            let until_expiry = Duration::from_millis(lease.expires_at_ms.saturating_sub(now_ms()));
+            tokio::time::sleep(pause.min(until_expiry.max(Duration::from_millis(20)))).await;
+            match self.lookup(key).await? {
+                Lookup::Hit(m) => return Ok(Waited::Published(m)),
+                Lookup::Negative(n) => return Ok(Waited::Negative(n)),
+                Lookup::Corrupt(_) => return Ok(Waited::LeaseFree),
+                Lookup::Miss => {}
+            }
+            match self.read_lease(key).await? {
+                None => return Ok(Waited::LeaseFree),
+                Some((l, _)) if l.expired(now_ms()) => return Ok(Waited::LeaseFree),
+                Some((l, _)) => lease = l,
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(Waited::TimedOut);
+            }
+            pause = (pause * 2).min(super::WAIT_BACKOFF_MAX);
+        }
+    }
+}
+
+/// Renews `lease` every third of its period until aborted or until someone else holds it.
+async fn renew(tier: SharedCache, key: String, mut lease: Lease, etag: Arc<Mutex<Option<String>>>) {
+    let ttl = tier.inner.opts.lease_ttl;
+    let path = tier.inner.layout.lease(&key);
+    loop {
+        tokio::time::sleep(ttl / 3).await;
+        lease.expires_at_ms = now_ms() + ttl.as_millis() as u64;
+        let body = PutPayload::from(records::to_bytes(&lease));
+        let current = etag.lock().expect("lease etag lock").clone();
+        let result = if tier.inner.conditional_update {
+            let mode = PutMode::Update(UpdateVersion {
+                e_tag: current,
+                version: None,
+            });
+            tier.inner
+                .store
+                .put_opts(&path, body, PutOptions::from(mode))
+                .await
+        } else {
+            match tier.read_lease(&key).await {
+                Ok(Some((l, _))) if l.owner == lease.owner => {
+                    tier.inner.store.put(&path, body).await
+                }
+                _ => {
+                    tracing::warn!(key, "lease lost to another worker; no longer renewing");
+                    return;
+                }
+            }
+        };
+        match result {
+            Ok(r) => *etag.lock().expect("lease etag lock") = r.e_tag,
+            Err(object_store::Error::Precondition { .. }) => {
+                tracing::warn!(
+                    key,
+                    "lease taken over by another worker; no longer renewing"
+                );
+                return;
+            }
+            // A store hiccup: try again next round; the lease is still valid for 2/3 of it.
+            Err(e) => tracing::debug!(key, error = %e, "lease renewal failed"),
+        }
+    }
+}
