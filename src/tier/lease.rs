@@ -35,6 +35,11 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// `host:pid`: who published, for the manifest's `published_by`.
+pub fn owner_of_process() -> String {
+    super::owner_prefix()
+}
+
 /// The outcome of trying to take the lease.
 #[derive(Debug)]
 pub enum Acquire {

@@ -185,6 +185,17 @@ pub enum Lookup {
     Corrupt(String),
 }
 
+/// How publishing a manifest went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// This worker's manifest is the one in the store.
+    Created,
+    /// A usable manifest was there already (another worker was first): left alone.
+    AlreadyThere,
+    /// An unusable manifest was replaced.
+    Repaired,
+}
+
 /// A handle on one shared cache. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct SharedCache {
@@ -334,6 +345,74 @@ impl SharedCache {
         }
         TierStats::bump(&self.inner.stats.misses);
         Ok(Lookup::Miss)
+    }
+
+    /// Publishes `m` create-if-absent (`If-None-Match: *`), so the first resolution wins and
+    /// a manifest is never overwritten, except one that no longer parses (`repair`), which
+    /// is replaced by a conditional update of exactly the version read.
+    pub async fn publish_manifest(
+        &self,
+        m: &Manifest,
+        repair: bool,
+    ) -> Result<Published, TierError> {
+        use object_store::{PutMode, PutOptions, UpdateVersion};
+        let path = self.inner.layout.manifest(&m.cache_key);
+        let body = records::to_bytes(m);
+        match self
+            .inner
+            .store
+            .put_opts(
+                &path,
+                body.clone().into(),
+                PutOptions::from(PutMode::Create),
+            )
+            .await
+        {
+            Ok(_) => {
+                TierStats::bump(&self.inner.stats.published);
+                return Ok(Published::Created);
+            }
+            Err(object_store::Error::AlreadyExists { .. }) => {}
+            Err(e) => return Err(self.store_err("PUT (If-None-Match: *)", &path, e)),
+        }
+        let current = self.get_small(&path, records::MAX_MANIFEST_BYTES).await;
+        let etag = match current {
+            Ok(Some((bytes, etag))) => {
+                if Manifest::parse(&bytes, &m.cache_key).is_ok() || !repair {
+                    return Ok(Published::AlreadyThere);
+                }
+                etag
+            }
+            Ok(None) => None,
+            Err(TierError::BadRecord { .. }) if repair => None,
+            Err(e) => return Err(e),
+        };
+        let mode = match (&etag, self.inner.conditional_update) {
+            (Some(_), true) => PutMode::Update(UpdateVersion {
+                e_tag: etag,
+                version: None,
+            }),
+            (None, _) => PutMode::Create,
+            (Some(_), false) => PutMode::Overwrite,
+        };
+        match self
+            .inner
+            .store
+            .put_opts(&path, body.into(), PutOptions::from(mode))
+            .await
+        {
+            Ok(_) => {
+                TierStats::bump(&self.inner.stats.published);
+                TierStats::bump(&self.inner.stats.repairs);
+                Ok(Published::Repaired)
+            }
+            // Someone else repaired it first.
+            Err(
+                object_store::Error::Precondition { .. }
+                | object_store::Error::AlreadyExists { .. },
+            ) => Ok(Published::AlreadyThere),
+            Err(e) => Err(self.store_err("PUT (If-Match)", &path, e)),
+        }
     }
 
     /// Records "no source carries `key`" for the reason's time to live.
