@@ -355,6 +355,10 @@ pub struct Config {
     /// keys, or its `keyring`): for local mirrors re-signed with an operator's key. Relative paths are relative to the config file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keyrings: Vec<PathBuf>,
+    /// The fleet's shared cache tier: `s3://bucket/prefix` (endpoint and credentials from
+    /// the standard `AWS_*` environment) or `file:///path` (see `crate::tier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_cache: Option<String>,
 }
 
 impl Config {

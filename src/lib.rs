@@ -36,9 +36,9 @@ pub mod compression;
 pub mod config;
 pub mod fetch;
 pub mod identity;
+pub mod interop;
 pub mod metadata;
 pub mod package;
-pub mod report;
 pub mod resolver;
 pub mod serve;
 pub mod source;
@@ -51,6 +51,7 @@ pub use config::Config;
 pub use identity::{Arch, Distro, KernelIdentity};
 pub use resolver::{
     Attempt, Error, Outcome, Resolution, ResolvedHeaders, Resolver, ResolverBuilder,
+    SHARED_CACHE_SOURCE,
 };
 pub use source::{HeaderSource, SourceError};
 pub use unpack::HeadersTree;

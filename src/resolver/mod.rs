@@ -16,8 +16,10 @@ mod cache;
 mod chain;
 pub mod document;
 mod error;
+mod shared;
 
 pub use error::Error;
+pub use shared::SHARED_CACHE_SOURCE;
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -133,9 +135,16 @@ pub struct ResolverBuilder {
     progress: Option<ProgressHook>,
     retry: Option<RetryPolicy>,
     no_resolution_cache: bool,
+    shared_cache: Option<crate::tier::SharedCache>,
 }
 
 impl ResolverBuilder {
+    /// The fleet's shared cache tier (overrides the config's `shared_cache`): local cache →
+    /// this tier → upstream. See [`crate::tier`].
+    pub fn shared_cache(mut self, tier: crate::tier::SharedCache) -> Self {
+        self.shared_cache = Some(tier);
+        self
+    }
     /// Base fetcher settings (timeouts, retries, negative-cache TTLs, ...). The builder's
     /// cache directory, mirror rules, progress hook and the config's
     /// `per_host_connections` are applied on top.
@@ -222,7 +231,18 @@ impl ResolverBuilder {
             .source_timeout
             .or(self.config.source_timeout_secs.map(Duration::from_secs))
             .unwrap_or(DEFAULT_SOURCE_TIMEOUT);
+        let tier = match (self.shared_cache, &self.config.shared_cache) {
+            (Some(t), _) => Some(t),
+            (None, Some(url)) => Some(crate::tier::SharedCache::open(url).map_err(|e| {
+                crate::config::ConfigError::Invalid {
+                    key: "shared_cache".into(),
+                    message: error_chain(&e),
+                }
+            })?),
+            (None, None) => None,
+        };
         Ok(Resolver {
+            tier,
             fetcher,
             mirrors,
             config: self.config,
@@ -252,9 +272,16 @@ pub struct Resolver {
     source_timeout: Duration,
     extra_sources: Vec<Arc<dyn HeaderSource>>,
     resolution_cache: bool,
+    /// The shared tier, consulted after the local cache (see `shared.rs`).
+    tier: Option<crate::tier::SharedCache>,
 }
 
 impl Resolver {
+    /// The shared cache tier, when one is configured.
+    pub fn shared_cache(&self) -> Option<&crate::tier::SharedCache> {
+        self.tier.as_ref()
+    }
+
     /// Starts a builder.
     pub fn builder() -> ResolverBuilder {
         ResolverBuilder::default()
@@ -346,7 +373,7 @@ impl Resolver {
     /// run the chain once: the others wait and are answered from the cache.
     pub async fn resolve_headers(&self, id: &KernelIdentity) -> Result<ResolvedHeaders, Error> {
         if !self.resolution_cache {
-            let (resolution, packages) = self.run_chain(id, true).await?;
+            let (resolution, packages) = self.resolve_upstream(id).await?;
             return Ok(ResolvedHeaders {
                 resolution,
                 packages,
@@ -368,7 +395,7 @@ impl Resolver {
         if let Some(hit) = self.cached_resolution(id, &key, started).await {
             return Ok(hit);
         }
-        let (resolution, packages) = self.run_chain(id, true).await?;
+        let (resolution, packages) = self.resolve_upstream(id).await?;
         self.store_resolution(&key, &resolution, &packages);
         Ok(ResolvedHeaders {
             resolution,

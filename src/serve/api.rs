@@ -14,9 +14,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Service, RETRY_AFTER_SECS};
-use crate::error::{Error, ErrorKind};
 use crate::identity::{IdentityError, KernelIdentity};
-use crate::resolver::{error_chain, Resolution, ResolvedHeaders};
+use crate::resolver::Error;
+use crate::resolver::{Resolution, ResolvedHeaders};
+use crate::vocab::error_chain;
+use crate::vocab::ErrorKind;
 
 /// The identity fields, as a JSON body or a query string.
 #[derive(Debug, Clone, Deserialize)]
@@ -90,8 +92,11 @@ impl Failure {
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let mut doc =
-            crate::report::error_document(self.kind, &self.message, self.resolution.as_deref());
+        let mut doc = crate::resolver::document::failure(
+            self.kind,
+            &self.message,
+            self.resolution.as_deref(),
+        );
         if let Some(f) = self.field {
             doc["error"]["field"] = json!(f);
         }
@@ -162,7 +167,7 @@ impl Service {
     /// The `resolve --json` document of a resolution.
     pub fn document(&self, h: &ResolvedHeaders) -> Value {
         let fetcher = self.resolver.fetcher().clone();
-        crate::report::resolution_document(&h.resolution, &h.packages, None, &move |u| {
+        crate::resolver::document::success(&h.resolution, &h.packages, None, &move |u| {
             fetcher.rewrite(u)
         })
     }

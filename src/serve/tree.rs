@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use super::api::{Failure, IdentityRequest};
 use super::{Service, MAX_QUERY_BYTES};
 use crate::identity::KernelIdentity;
-use crate::resolver::error_chain;
+use crate::vocab::error_chain;
 
 /// Bytes per chunk sent to the client, and chunks buffered ahead of a slow client: the
 /// stream holds at most this much memory (16 × 256 KiB = 4 MiB) however big the tree.
@@ -114,7 +114,7 @@ fn read_record(dest: &Path) -> Option<TreeInfo> {
 fn internal(message: String) -> Failure {
     Failure {
         status: StatusCode::INTERNAL_SERVER_ERROR,
-        kind: crate::error::ErrorKind::Other,
+        kind: crate::vocab::ErrorKind::Other,
         message,
         field: None,
         resolution: None,

@@ -18,8 +18,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::records::ManifestPackage;
 use super::{SharedCache, TierError, TierStats};
-use crate::fetch::{Hashers, LocalPackage};
-use crate::source::PackageFormat;
+use crate::fetch::Hashers;
+use crate::vocab::{LocalPackage, PackageFormat};
 
 /// Part size of a multipart upload (S3's minimum is 5 MiB); files up to this go in one PUT.
 pub const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;

@@ -32,8 +32,8 @@ use std::time::Duration;
 
 use object_store::{ObjectStore, ObjectStoreExt};
 
-use crate::error::ErrorKind;
 use crate::fetch::cache::{GONE_TTL, NOT_FOUND_TTL};
+use crate::vocab::ErrorKind;
 pub use layout::Layout;
 pub use lease::{Acquire, LeaseGuard, Waited};
 pub use records::{Lease, Manifest, ManifestPackage, Negative, NegativeReason, StoredIdentity};

@@ -17,7 +17,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::source::{PackageRef, Requirement};
+use crate::vocab::{PackageRef, Requirement};
 
 use super::layout::{valid_key, valid_sha256};
 
@@ -215,7 +215,7 @@ pub fn to_bytes<T: Serialize>(v: &T) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Checksum, DigestAlgo, Expected, PackageFormat};
+    use crate::vocab::{Checksum, DigestAlgo, Expected, PackageFormat};
 
     fn manifest(sha: &str) -> Manifest {
         Manifest {

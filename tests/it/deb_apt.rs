@@ -33,6 +33,11 @@ pub fn test_keyring() -> std::path::PathBuf {
 /// A resolver running the embedded catalog with every real host rewritten onto `srv`,
 /// trusting the fixture archive key in addition to the distro keys.
 pub fn catalog_resolver(srv: &TestServer, cache: &Path) -> Resolver {
+    catalog_builder(srv, cache).build().unwrap()
+}
+
+/// [`catalog_resolver`], still to be built (a test adds a shared cache tier, ...).
+pub fn catalog_builder(srv: &TestServer, cache: &Path) -> kheaders::ResolverBuilder {
     let cfg = Config {
         keyrings: vec![test_keyring()],
         ..Config::default()
@@ -44,7 +49,7 @@ pub fn catalog_resolver(srv: &TestServer, cache: &Path) -> Resolver {
             to: srv.url(to),
         });
     }
-    b.build().unwrap()
+    b
 }
 
 fn config_resolver(cfg_text: &str, cache: &Path) -> Resolver {

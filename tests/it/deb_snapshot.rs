@@ -30,7 +30,7 @@ async fn server() -> TestServer {
 }
 
 /// Like [`server`], with `pre` installing handlers that take precedence (faults).
-async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
+pub(crate) async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
     let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
     pre(&srv);
     srv.on("/snapshot/file/", |req, _| {

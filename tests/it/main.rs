@@ -20,6 +20,7 @@ mod fetch_faults;
 mod identity_props;
 mod resolver_chain;
 mod server_selftest;
+mod tier_resolver;
 mod tier_store;
 
 // RPM family: dnf, amazon, koji and url-template sources through the catalog.

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use kheaders::fetch::LocalPackage;
-use kheaders::source::{Checksum, DigestAlgo, Expected, PackageFormat, PackageRef};
 use kheaders::tier::{Acquire, ManifestPackage, SharedCache, TierOptions};
+use kheaders::{Checksum, DigestAlgo, Expected, LocalPackage, PackageFormat, PackageRef};
 use object_store::{ObjectStoreExt, PutPayload};
 
 use crate::support::s3;

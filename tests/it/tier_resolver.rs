@@ -1,0 +1,346 @@
+//! The shared tier through the resolver, against a real S3 server (SeaweedFS on loopback)
+//! and the loopback upstream mirror, counting upstream requests: local cache → shared tier →
+//! upstream, single flight across workers, repair, store failure, a crashed lease holder.
+//!
+//! The identity is Debian 10's `4.19.0-5-amd64`, gone from every mirror and resolved through
+//! snapshot.debian.org (real .debs, fixtures/deb/snapshot): the catalog chain asks the apt
+//! suites first, so a cold resolution makes a dozen upstream requests.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use kheaders::tier::{Lookup, SharedCache, TierOptions, TierStats};
+use kheaders::{KernelIdentity, Outcome, Resolver, SHARED_CACHE_SOURCE};
+use object_store::{ObjectStoreExt, PutPayload};
+
+use crate::deb_apt::catalog_builder;
+use crate::deb_snapshot::server_with;
+use crate::support::fixture;
+use crate::support::s3::{self, S3};
+use crate::support::server::{Reply, TestServer};
+
+fn id() -> KernelIdentity {
+    KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap()
+}
+
+fn tier(s3: &S3, url: &str, lease_ttl: Duration) -> SharedCache {
+    SharedCache::open_with(
+        url,
+        TierOptions {
+            lease_ttl,
+            s3_config: s3.config(),
+            ..TierOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A worker: its own cache directory, its own store client.
+fn worker(srv: &TestServer, t: SharedCache) -> (Resolver, tempfile::TempDir) {
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_builder(srv, cache.path())
+        .shared_cache(t)
+        .build()
+        .unwrap();
+    (r, cache)
+}
+
+/// Upstream requests per path (query strings included).
+fn per_path(srv: &TestServer) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for q in srv.log() {
+        let k = match q.query {
+            Some(qs) => format!("{}?{qs}", q.path),
+            None => q.path,
+        };
+        *m.entry(k).or_default() += 1;
+    }
+    m
+}
+
+/// Serves the snapshot files slowly (each package `delay`), for tests that act mid-run.
+async fn slow_server(delay: Duration) -> TestServer {
+    server_with(move |srv| {
+        srv.on("/snapshot/file/", move |req, _| {
+            let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+            let body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
+            Some(Reply::Delay(delay, Box::new(Reply::body(200, body))))
+        });
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn second_worker_with_an_empty_cache_makes_zero_upstream_requests() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("second");
+    let srv = server_with(|_| {}).await;
+    let (a, _ca) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let first = a.resolve_headers(&id()).await.unwrap();
+    let cold = srv.total_hits();
+    assert!(
+        cold > 3,
+        "a cold resolution goes upstream ({cold} requests)"
+    );
+    let head = &first.resolution.attempts[0];
+    assert_eq!(head.source, SHARED_CACHE_SOURCE);
+    assert!(
+        head.detail.contains("miss") && head.detail.contains("published 3 package(s)"),
+        "{}",
+        head.detail
+    );
+
+    let t = tier(&s3, &url, Duration::from_secs(30));
+    let (b, _cb) = worker(&srv, t.clone());
+    let second = b.resolve_headers(&id()).await.unwrap();
+    assert_eq!(
+        srv.total_hits(),
+        cold,
+        "the shared hit made no upstream request"
+    );
+    assert_eq!(
+        second.resolution.attempts.len(),
+        1,
+        "{:#?}",
+        second.resolution.attempts
+    );
+    assert_eq!(second.resolution.attempts[0].outcome, Outcome::Found);
+    assert_eq!(second.resolution.source, first.resolution.source);
+    assert_eq!(second.resolution.packages, first.resolution.packages);
+    assert_eq!(
+        second.resolution.requirements,
+        first.resolution.requirements
+    );
+    for (x, y) in first.packages.iter().zip(&second.packages) {
+        assert_eq!(x.sha256, y.sha256);
+        assert_eq!(
+            std::fs::read(&x.path).unwrap(),
+            std::fs::read(&y.path).unwrap()
+        );
+    }
+    assert_eq!(TierStats::get(&t.stats().hits), 1);
+    // The shared answer is now in the worker's own cache: the next call asks nobody.
+    let third = b.resolve_headers(&id()).await.unwrap();
+    assert!(third
+        .resolution
+        .notes
+        .iter()
+        .any(|n| n.contains("resolution cache")));
+    assert_eq!(TierStats::get(&t.stats().hits), 1, "local cache first");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_workers_download_each_package_once() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("sixteen");
+    // Slow enough that all 16 are in flight while the winner resolves.
+    let srv = slow_server(Duration::from_millis(400)).await;
+    let workers: Vec<_> = (0..16)
+        .map(|_| worker(&srv, tier(&s3, &url, Duration::from_secs(30))))
+        .collect();
+    let target = id();
+    let results =
+        futures_util::future::join_all(workers.iter().map(|(r, _)| r.resolve_headers(&target)))
+            .await;
+    let mut upstream = 0;
+    for r in &results {
+        let r = r.as_ref().unwrap();
+        assert_eq!(r.packages.len(), 3);
+        if r.resolution.attempts.len() > 1 {
+            upstream += 1;
+        }
+    }
+    assert_eq!(upstream, 1, "exactly one worker resolved upstream");
+    let hits = per_path(&srv);
+    let packages: Vec<_> = hits
+        .iter()
+        .filter(|(p, _)| p.starts_with("/snapshot/file/"))
+        .collect();
+    assert_eq!(packages.len(), 3, "{hits:#?}");
+    assert!(
+        packages.iter().all(|(_, n)| **n == 1),
+        "one download per package: {packages:?}"
+    );
+    assert!(
+        hits.values().all(|n| *n == 1),
+        "no upstream request was made twice: {hits:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn blob_corrupted_in_the_bucket_is_detected_and_repaired() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("repair");
+    let srv = server_with(|_| {}).await;
+    let (a, _ca) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let first = a.resolve_headers(&id()).await.unwrap();
+    let cold = srv.total_hits();
+    // Flip one byte of one blob, keeping its size.
+    let t = tier(&s3, &url, Duration::from_secs(30));
+    let victim = &first.packages[1];
+    let path = t.layout().blob(&victim.sha256);
+    let mut bytes = std::fs::read(&victim.path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x55;
+    t.store().put(&path, PutPayload::from(bytes)).await.unwrap();
+
+    let (b, cb) = worker(&srv, t.clone());
+    let second = b.resolve_headers(&id()).await.unwrap();
+    let head = &second.resolution.attempts[0];
+    assert!(
+        head.detail.contains("unusable entry, repairing") && head.detail.contains("sha256"),
+        "{}",
+        head.detail
+    );
+    assert!(
+        srv.total_hits() > cold,
+        "the corrupt blob was a miss: upstream again"
+    );
+    assert!(TierStats::get(&t.stats().corrupt) >= 1);
+    assert_eq!(TierStats::get(&t.stats().repairs), 1);
+    for p in &second.packages {
+        assert_eq!(
+            std::fs::read(&p.path).unwrap(),
+            std::fs::read(
+                first
+                    .packages
+                    .iter()
+                    .find(|x| x.sha256 == p.sha256)
+                    .unwrap()
+                    .path
+                    .clone()
+            )
+            .unwrap()
+        );
+    }
+    // No corrupt bytes were left in B's cache under the blob's name.
+    let leftovers: Vec<_> = std::fs::read_dir(cb.path().join("packages-v1/sha256"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // Repaired: a third worker is served by the tier with no upstream request.
+    let after = srv.total_hits();
+    let (c, _cc) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let third = c.resolve_headers(&id()).await.unwrap();
+    assert_eq!(srv.total_hits(), after);
+    assert_eq!(third.resolution.attempts[0].outcome, Outcome::Found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn store_stopped_mid_run_falls_back_upstream_and_publishes_nothing_half_written() {
+    let Some(store) = s3::Owned::start() else {
+        s3::shared(); // loud skip (or failure under KHEADERS_REQUIRE_S3)
+        return;
+    };
+    let s3 = store.s3.clone();
+    let url = s3.fresh_url("down");
+    let srv = slow_server(Duration::from_millis(1500)).await;
+    let lease = Duration::from_secs(2);
+    let (a, _ca) = worker(&srv, tier(&s3, &url, lease));
+    let running = tokio::spawn(async move { a.resolve_headers(&id()).await });
+    tokio::time::sleep(Duration::from_millis(700)).await; // A holds the lease, downloading
+    store.stop();
+    let first = running.await.unwrap().expect("upstream still answers");
+    let head = &first.resolution.attempts[0];
+    assert!(
+        head.detail
+            .contains("publishing failed, no manifest published"),
+        "{}",
+        head.detail
+    );
+
+    // While the store is down, a new worker resolves upstream and says what happened.
+    let (d, _cd) = worker(&srv, tier(&s3, &url, lease));
+    let down = d.resolve_headers(&id()).await.unwrap();
+    let head = &down.resolution.attempts[0];
+    assert_eq!(head.outcome, Outcome::Failed, "{}", head.detail);
+    assert!(head.detail.contains("store unavailable"), "{}", head.detail);
+
+    // Back up: nothing was published half-way; the next worker resolves and publishes.
+    assert!(store.restart());
+    let t = tier(&s3, &url, lease);
+    let key = id().cache_key();
+    assert!(matches!(t.lookup(&key).await.unwrap(), Lookup::Miss));
+    let (b, _cb) = worker(&srv, t.clone());
+    let again = b.resolve_headers(&id()).await.unwrap();
+    assert!(
+        again.resolution.attempts[0].detail.contains("published"),
+        "{}",
+        again.resolution.attempts[0].detail
+    );
+    assert!(matches!(t.lookup(&key).await.unwrap(), Lookup::Hit(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lease_left_by_a_killed_worker_is_taken_over_after_it_expires() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("killed");
+    let srv = slow_server(Duration::from_secs(3)).await;
+    let lease = Duration::from_secs(2);
+    let (a, _ca) = worker(&srv, tier(&s3, &url, lease));
+    let doomed = tokio::spawn(async move { a.resolve_headers(&id()).await });
+    let t = tier(&s3, &url, lease);
+    let key = id().cache_key();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let dead_owner = loop {
+        if let Some((l, _)) = t.read_lease(&key).await.unwrap() {
+            break l.owner;
+        }
+        assert!(Instant::now() < deadline, "worker A never took the lease");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    doomed.abort(); // killed mid-download: no renewal, no release
+    let _ = doomed.await;
+    let killed_at = Instant::now();
+
+    let (b, _cb) = worker(&srv, tier(&s3, &url, lease));
+    let h = b.resolve_headers(&id()).await.unwrap();
+    let head = &h.resolution.attempts[0];
+    assert!(
+        head.detail
+            .contains(&format!("took over the expired lease of {dead_owner}")),
+        "{}",
+        head.detail
+    );
+    assert!(
+        killed_at.elapsed() >= Duration::from_millis(500),
+        "waited for the lease to lapse"
+    );
+    assert!(
+        killed_at.elapsed() < lease + Duration::from_secs(15),
+        "one lease period, not a stuck fleet"
+    );
+    assert_eq!(h.packages.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("negative");
+    let srv = server_with(|_| {}).await;
+    let missing = KernelIdentity::new("4.19.0-99-amd64", "x86_64", "debian", "10").unwrap();
+    let (a, _ca) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let e = a.resolve_headers(&missing).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    let head = &e.resolution().unwrap().attempts[0];
+    assert!(
+        head.detail.contains("recorded NotPublished"),
+        "{}",
+        head.detail
+    );
+    let cold = srv.total_hits();
+    let (b, _cb) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let e = b.resolve_headers(&missing).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::NotFound);
+    assert_eq!(srv.total_hits(), cold, "answered by the negative entry");
+    let r = e.resolution().unwrap();
+    assert_eq!(r.attempts.len(), 1);
+    assert!(
+        r.attempts[0].detail.contains("negative entry"),
+        "{}",
+        r.attempts[0].detail
+    );
+}
