@@ -60,7 +60,19 @@ pub fn load_config(chain: &ChainArgs) -> Result<(Config, Vec<MirrorRule>), Failu
 }
 
 pub fn build_resolver(chain: &ChainArgs, cache_dir: Option<&Path>) -> Result<Resolver, Failure> {
-    let (config, mirrors) = load_config(chain)?;
+    build_resolver_with(chain, cache_dir, None)
+}
+
+/// [`build_resolver`] with `--shared-cache URL`, which overrides the config's `shared_cache`.
+pub fn build_resolver_with(
+    chain: &ChainArgs,
+    cache_dir: Option<&Path>,
+    shared_cache: Option<&str>,
+) -> Result<Resolver, Failure> {
+    let (mut config, mirrors) = load_config(chain)?;
+    if let Some(url) = shared_cache {
+        config.shared_cache = Some(url.to_string());
+    }
     let mut b = Resolver::builder()
         .config(config)
         .no_default_sources(chain.no_default_sources);

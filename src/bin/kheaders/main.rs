@@ -15,6 +15,7 @@ use kheaders::{Error, ErrorKind};
 mod common;
 mod identity;
 mod resolve;
+mod serve;
 mod sources;
 
 use common::print_json;
@@ -38,6 +39,8 @@ enum Command {
     Sources(sources::SourcesArgs),
     /// Locate, download, verify (and optionally unpack) the headers for a kernel.
     Resolve(resolve::ResolveArgs),
+    /// Serve resolutions and unpacked trees over HTTP (POST /v1/resolve, GET /v1/tree, ...).
+    Serve(serve::ServeArgs),
 }
 
 /// A failure with the exit code it maps to.
@@ -69,6 +72,17 @@ impl From<kheaders::config::ConfigError> for Failure {
     }
 }
 
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure {
+            kind: ErrorKind::Other,
+            message: format!("cannot start runtime: {e}"),
+            resolution: None,
+        })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
@@ -81,22 +95,14 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Identity(a) => a.json,
         Command::Sources(a) => a.json,
-        Command::Resolve(a) => a.json,
+        Command::Resolve(a) => a.format() == Some(resolve::Format::Json),
+        Command::Serve(_) => false,
     };
     let result = match cli.command {
         Command::Identity(a) => identity::run(a),
         Command::Sources(a) => sources::run(a),
-        Command::Resolve(a) => match tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(resolve::run(a)),
-            Err(e) => Err(Failure {
-                kind: ErrorKind::Other,
-                message: format!("cannot start runtime: {e}"),
-                resolution: None,
-            }),
-        },
+        Command::Resolve(a) => runtime().and_then(|rt| rt.block_on(resolve::run(a))),
+        Command::Serve(a) => runtime().and_then(|rt| rt.block_on(serve::run(a))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,7 +7,7 @@ use kheaders::resolver::{document, Resolution};
 use kheaders::vocab::LocalPackage;
 use kheaders::{ErrorKind, HeadersTree, KernelIdentity, Resolver};
 
-use crate::common::{build_resolver, print_json, ChainArgs};
+use crate::common::{build_resolver_with, print_json, ChainArgs};
 use crate::Failure;
 
 #[derive(Args, Debug)]
@@ -43,8 +43,34 @@ pub struct ResolveArgs {
     /// Unpack the verified packages into DIR (must not exist or be empty).
     #[arg(long, value_name = "DIR")]
     pub unpack: Option<PathBuf>,
+    /// Shared cache tier of the fleet: s3://BUCKET[/PREFIX] (endpoint and credentials from
+    /// AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ALLOW_HTTP=true) or file:///PATH. Overrides the config's `shared_cache`.
+    #[arg(long, value_name = "URL")]
+    pub shared_cache: Option<String>,
+    /// The JSON document on stdout (same as --format json).
     #[arg(long)]
     pub json: bool,
+    /// What to print on stdout: `json` (the --json document), `driverkit` (a driverkit build
+    /// config whose kernelurls are the resolved closure), `kernel-crawler` (one entry of
+    /// kernel-crawler's list).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+}
+
+/// Machine formats of `resolve`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Driverkit,
+    KernelCrawler,
+}
+
+impl ResolveArgs {
+    /// The machine format asked for, if any (`--json` is `--format json`).
+    pub fn format(&self) -> Option<Format> {
+        self.format.or(self.json.then_some(Format::Json))
+    }
 }
 
 pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
@@ -88,8 +114,10 @@ pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
             a.kernel_version.as_deref(),
         )?
     };
-    let resolver = build_resolver(&a.chain, a.cache_dir.as_deref())?;
-    if !a.json {
+    let resolver =
+        build_resolver_with(&a.chain, a.cache_dir.as_deref(), a.shared_cache.as_deref())?;
+    let format = a.format();
+    if format.is_none() {
         eprintln!("resolving {id}");
     }
     let (resolution, local, tree) = if a.dry_run {
@@ -102,7 +130,14 @@ pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
         };
         (headers.resolution.clone(), headers.packages.clone(), tree)
     };
-    report(&resolver, &resolution, &local, tree.as_ref(), a.json);
+    match format {
+        Some(Format::Driverkit) => print!("{}", kheaders::interop::driverkit::render(&resolution)),
+        Some(Format::KernelCrawler) => {
+            print_json(&kheaders::interop::kernel_crawler::render(&resolution))
+        }
+        Some(Format::Json) => report(&resolver, &resolution, &local, tree.as_ref(), true),
+        None => report(&resolver, &resolution, &local, tree.as_ref(), false),
+    }
     Ok(())
 }
 
