@@ -19,6 +19,7 @@ mod fetch_common;
 mod fetch_faults;
 mod identity_props;
 mod resolver_chain;
+mod serve_http;
 mod server_selftest;
 mod tier_resolver;
 mod tier_store;

@@ -1,0 +1,451 @@
+//! `kheaders serve` over real HTTP: the binary listens on loopback, the upstream is the
+//! loopback fixture mirror (Debian 10's `4.19.0-5-amd64` through snapshot.debian.org's
+//! recorded API and real .debs), and the tests talk to it with an HTTP client.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::deb_apt::{test_keyring, HOSTS};
+use crate::deb_snapshot::server_with;
+use crate::support::fixture;
+use crate::support::server::{Reply, TestServer};
+
+const RELEASE: &str = "4.19.0-5-amd64";
+
+/// A running `kheaders serve`, killed (by PID) when dropped.
+struct Serve {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mirror_args(srv: &TestServer) -> Vec<String> {
+    HOSTS
+        .iter()
+        .flat_map(|(from, to)| ["--mirror".to_string(), format!("{from}={}", srv.url(to))])
+        .collect()
+}
+
+fn start(srv: &TestServer, extra: &[&str]) -> Serve {
+    let cfg = format!("keyrings = [\"{}\"]\n", test_keyring().display());
+    let mut args = mirror_args(srv);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    start_with(&cfg, &args)
+}
+
+fn start_with(config: &str, args: &[String]) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("serve.toml");
+    std::fs::write(&cfg, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kheaders"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--config"])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split(',').next().unwrap().trim().to_string();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Serve {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+fn body(release: &str) -> Value {
+    serde_json::json!({"release": release, "arch": "x86_64", "distro": "debian", "distro_version": "10"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
+    let srv = server_with(|_| {}).await;
+    let svc = start(&srv, &[]);
+    let c = client();
+    let r = c.get(format!("{}/healthz", svc.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    let r = c
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(body(RELEASE).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let doc: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+
+    // The same document as `kheaders resolve --json` (paths and timings aside).
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = cache.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!("keyrings = [\"{}\"]\n", test_keyring().display()),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kheaders"))
+        .args([
+            "resolve",
+            RELEASE,
+            "--distro",
+            "debian",
+            "--distro-version",
+            "10",
+            "--arch",
+            "x86_64",
+            "--json",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(cache.path().join("cache"))
+        .args(mirror_args(&srv))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(keys(&doc), keys(&cli));
+    for field in ["identity", "source", "requirements"] {
+        assert_eq!(doc[field], cli[field], "{field}");
+    }
+    let pkgs = |v: &Value| -> Vec<(Value, Value, Value, Value)> {
+        v["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["name"].clone(),
+                    p["version"].clone(),
+                    p["sha256"].clone(),
+                    p["size"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(pkgs(&doc), pkgs(&cli));
+    assert_eq!(doc["packages"].as_array().unwrap().len(), 3);
+    let sources = |v: &Value| -> Vec<Value> {
+        v["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["source"].clone())
+            .collect()
+    };
+    assert_eq!(sources(&doc), sources(&cli));
+
+    // 400: invalid identity, before any I/O, naming the field.
+    let before = srv.total_hits();
+    let r = c
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(serde_json::json!({"release": "6.8.9-300.fc40.x86_64", "arch": "aarch64", "distro": "fedora", "distro_version": "40"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"]["kind"], "invalid_input");
+    assert!(e["error"]["field"].is_string(), "{e}");
+    let r = c
+        .post(format!("{}/v1/resolve", svc.base))
+        .body("{\"release\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        srv.total_hits(),
+        before,
+        "no upstream request for invalid input"
+    );
+
+    // 413: the body is bounded.
+    let big = "x".repeat(kheaders::serve::MAX_BODY_BYTES + 1);
+    let r = c
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+
+    // 404 with every attempt.
+    let r = c
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(body("4.19.0-99-amd64").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"]["kind"], "not_found");
+    assert!(!e["attempts"].as_array().unwrap().is_empty(), "{e}");
+
+    // Bounded query strings.
+    let r = c
+        .get(format!("{}/v1/tree?release={}", svc.base, "x".repeat(5000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // Metrics, all kheaders_*.
+    let m = c
+        .get(format!("{}/metrics", svc.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "kheaders_requests_total{route=\"/v1/resolve\",outcome=\"ok\"} 1",
+        "kheaders_requests_total{route=\"/v1/resolve\",outcome=\"not_found\"} 1",
+        "kheaders_requests_total{route=\"/v1/resolve\",outcome=\"invalid_input\"} 3",
+        "kheaders_attempts_total{source=\"debian-snapshot:snapshot-debian-org\",outcome=\"found\"} 1",
+        "kheaders_request_duration_seconds_bucket{le=",
+        "kheaders_resolution_duration_seconds_count 2",
+        "kheaders_in_flight_resolutions 0",
+    ] {
+        assert!(m.contains(needle), "missing {needle} in\n{m}");
+    }
+    for line in m.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        assert!(line.starts_with("kheaders_"), "{line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_route_streams_the_unpacked_tree_as_tar() {
+    // A real-shaped kernel-devel RPM (fixtures/unpack/rpm) behind a url-template source.
+    let srv = TestServer::serve_dir(fixture("unpack/rpm")).await;
+    let cfg = format!(
+        "[[source]]\nkind = \"url-template\"\nname = \"store\"\ntemplates = [\"{}/{{filename}}\"]\n",
+        srv.url("")
+    );
+    let svc = start_with(&cfg, &["--no-default-sources".to_string()]);
+    let r = client()
+        .get(format!(
+            "{}/v1/tree?release=9.9.9-1.fc40.x86_64&arch=x86_64&distro=fedora&distro_version=40",
+            svc.base
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    if status != 200 {
+        panic!("{status}: {}", r.text().await.unwrap());
+    }
+    assert_eq!(r.headers()["content-type"], "application/x-tar");
+    let build_dir = r.headers()["x-kheaders-build-dir"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let bytes = r.bytes().await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    tar::Archive::new(&bytes[..]).unpack(out.path()).unwrap();
+    assert_eq!(build_dir, "usr/src/kernels/9.9.9-1.fc40.x86_64");
+    let b = out.path().join(&build_dir);
+    for f in [
+        ".config",
+        "Makefile",
+        "Module.symvers",
+        "include/generated/utsrelease.h",
+    ] {
+        assert!(b.join(f).is_file(), "{f}");
+    }
+    let fixdep = std::fs::metadata(b.join("scripts/basic/fixdep")).unwrap();
+    assert!(
+        std::os::unix::fs::PermissionsExt::mode(&fixdep.permissions()) & 0o111 != 0,
+        "exec bits kept"
+    );
+    assert!(!out.path().join(".kheaders-tree.json").exists());
+    // A second request streams the same bytes from the unpacked tree (unpacked once).
+    let again = client()
+        .get(format!(
+            "{}/v1/tree?release=9.9.9-1.fc40.x86_64&arch=x86_64&distro=fedora&distro_version=40",
+            svc.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(again, bytes);
+    assert_eq!(
+        srv.log().iter().filter(|q| q.method == "GET").count(),
+        1,
+        "one download"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_concurrent_requests_share_one_resolution() {
+    let srv = server_with(|srv| {
+        srv.on("/snapshot/file/", |req, _| {
+            let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+            let body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
+            Some(Reply::Delay(
+                Duration::from_millis(500),
+                Box::new(Reply::body(200, body)),
+            ))
+        });
+    })
+    .await;
+    let svc = start(&srv, &[]);
+    let c = client();
+    let futs = (0..8).map(|_| {
+        c.post(format!("{}/v1/resolve", svc.base))
+            .body(body(RELEASE).to_string())
+            .send()
+    });
+    for r in futures_util::future::join_all(futs).await {
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    let files = srv
+        .log()
+        .iter()
+        .filter(|q| q.path.starts_with("/snapshot/file/"))
+        .count();
+    assert_eq!(files, 3, "one download per package");
+    let m = c
+        .get(format!("{}/metrics", svc.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(m.contains("kheaders_coalesced_requests_total 7"), "{m}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bearer_token_is_required_everywhere_but_healthz() {
+    let srv = TestServer::empty().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cr3t-t0ken\n").unwrap();
+    let svc = start(
+        &srv,
+        &[
+            "--auth-token-file",
+            token.to_str().unwrap(),
+            "--no-default-sources",
+        ],
+    );
+    let c = client();
+    assert_eq!(
+        c.get(format!("{}/healthz", svc.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let r = c.get(format!("{}/metrics", svc.base)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    let r = c
+        .get(format!("{}/metrics", svc.base))
+        .bearer_auth("s3cr3t-t0ke")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(body(RELEASE).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .get(format!("{}/metrics", svc.base))
+        .bearer_auth("s3cr3t-t0ken")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m = r.text().await.unwrap();
+    assert!(
+        m.contains("kheaders_requests_total{route=\"/metrics\",outcome=\"unauthorized\"} 2"),
+        "{m}"
+    );
+    assert!(
+        m.contains("kheaders_requests_total{route=\"/v1/resolve\",outcome=\"unauthorized\"} 1"),
+        "{m}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_request_in_flight_then_exits() {
+    let srv = server_with(|srv| {
+        srv.on("/snapshot/file/", |req, _| {
+            let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+            let body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
+            Some(Reply::Delay(
+                Duration::from_millis(1500),
+                Box::new(Reply::body(200, body)),
+            ))
+        });
+    })
+    .await;
+    let mut svc = start(&srv, &[]);
+    let c = client();
+    let pending = tokio::spawn(
+        c.post(format!("{}/v1/resolve", svc.base))
+            .body(body(RELEASE).to_string())
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let pid = svc.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let r = pending.await.unwrap().unwrap();
+    assert_eq!(r.status(), 200, "the request in flight was answered");
+    let status = tokio::task::spawn_blocking(move || {
+        let s = svc.child.wait().unwrap();
+        (s, svc)
+    })
+    .await
+    .unwrap()
+    .0;
+    assert!(status.success(), "{status:?}");
+}
