@@ -81,3 +81,73 @@ pub fn render(r: &Resolution) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::{Expected, PackageFormat, PackageRef};
+
+    pub(crate) fn resolution(id: KernelIdentity, urls: &[&str]) -> Resolution {
+        Resolution {
+            identity: id,
+            source: Some("apt:ubuntu".into()),
+            packages: urls
+                .iter()
+                .map(|u| PackageRef {
+                    name: u
+                        .rsplit('/')
+                        .next()
+                        .unwrap()
+                        .split('_')
+                        .next()
+                        .unwrap()
+                        .into(),
+                    version: "5.15.0-91.101".into(),
+                    arch: "amd64".into(),
+                    format: PackageFormat::Deb,
+                    urls: vec![u.to_string()],
+                    expected: Expected {
+                        size: None,
+                        checksums: vec![],
+                        check_package_header: false,
+                    },
+                })
+                .collect(),
+            requirements: vec![],
+            notes: vec![],
+            attempts: vec![],
+        }
+    }
+
+    #[test]
+    fn ubuntu_config_names_the_upload_number_and_the_closure() {
+        let id = KernelIdentity::new("5.15.0-91-generic", "x86_64", "ubuntu", "22.04")
+            .unwrap()
+            .with_kernel_version("#101-Ubuntu SMP Tue Nov 14 13:30:08 UTC 2023")
+            .unwrap();
+        let r = resolution(
+            id,
+            &[
+                "http://archive.ubuntu.com/ubuntu/pool/main/l/linux/linux-headers-5.15.0-91-generic_5.15.0-91.101_amd64.deb",
+                "http://archive.ubuntu.com/ubuntu/pool/main/l/linux/linux-headers-5.15.0-91_5.15.0-91.101_all.deb",
+            ],
+        );
+        assert_eq!(
+            render(&r),
+            "kernelversion: 101\nkernelrelease: \"5.15.0-91-generic\"\ntarget: \"ubuntu\"\narchitecture: amd64\nkernelurls:\n  - \"http://archive.ubuntu.com/ubuntu/pool/main/l/linux/linux-headers-5.15.0-91-generic_5.15.0-91.101_amd64.deb\"\n  - \"http://archive.ubuntu.com/ubuntu/pool/main/l/linux/linux-headers-5.15.0-91_5.15.0-91.101_all.deb\"\n"
+        );
+    }
+
+    #[test]
+    fn amazon_targets_follow_the_release_version() {
+        let id =
+            KernelIdentity::new("4.14.252-195.481.amzn2.aarch64", "aarch64", "amzn", "2").unwrap();
+        assert_eq!(target(&id), "amazonlinux2");
+        assert_eq!(kernel_version_number(&id), 1);
+        let r = resolution(
+            id,
+            &["http://x/kernel-devel-4.14.252-195.481.amzn2.aarch64.rpm"],
+        );
+        assert!(render(&r).contains("architecture: arm64\n"));
+    }
+}

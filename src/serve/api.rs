@@ -213,3 +213,50 @@ mod tests {
         assert_eq!(f.status, StatusCode::BAD_REQUEST);
     }
 }
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+
+    fn resolution() -> Box<Resolution> {
+        Box::new(Resolution {
+            identity: KernelIdentity::new("6.1.0-18-amd64", "x86_64", "debian", "12").unwrap(),
+            source: None,
+            packages: vec![],
+            requirements: vec![],
+            notes: vec![],
+            attempts: vec![],
+        })
+    }
+
+    #[test]
+    fn transient_upstream_failure_is_503_with_retry_after() {
+        let e = Error::SourcesFailed {
+            identity: "x".into(),
+            detail: "HTTP 503".into(),
+            transient: true,
+            resolution: resolution(),
+        };
+        let resp = Failure::from_error(&e).into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            resp.headers()[header::RETRY_AFTER],
+            RETRY_AFTER_SECS.to_string()
+        );
+    }
+
+    #[test]
+    fn integrity_failure_is_502_and_not_found_is_404() {
+        let e = Error::Integrity {
+            identity: "x".into(),
+            detail: "sha256 mismatch".into(),
+            resolution: resolution(),
+        };
+        assert_eq!(Failure::from_error(&e).status, StatusCode::BAD_GATEWAY);
+        let e = Error::NotFound {
+            identity: "x".into(),
+            resolution: resolution(),
+        };
+        assert_eq!(Failure::from_error(&e).status, StatusCode::NOT_FOUND);
+    }
+}
