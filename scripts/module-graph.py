@@ -26,7 +26,7 @@ FLOORS = [
     ["source"],
     ["tier"],
     ["resolver"],
-    ["serve"],
+    ["serve", "interop"],
 ]
 METADATA_MAY_REACH = {"vocab", "compression", "identity"}
 
