@@ -33,6 +33,9 @@ pub fn target(id: &KernelIdentity) -> &'static str {
         },
         Distro::Debian => "debian",
         Distro::Ubuntu => "ubuntu",
+        Distro::Photon => "photon",
+        Distro::OpensuseLeap => "opensuse",
+        Distro::Sles => "sles",
     }
 }
 

@@ -10,7 +10,7 @@
 //! Its conventions, followed here: Ubuntu targets are `ubuntu-<flavour>` and `kernelversion`
 //! is the upload number as a string; everything else has an integer `kernelversion` (1 unless
 //! `uname -v` says); Debian entries name the kernel `<package version>-<flavour>`
-//! (`6.1.76-1-amd64`), not the ABI name.
+//! (`6.1.76-1-amd64`), not the ABI name; Photon is `photonOS`.
 
 use serde_json::{json, Value};
 
@@ -22,6 +22,7 @@ use crate::resolver::Resolution;
 pub fn target(id: &KernelIdentity) -> String {
     match (id.distro(), id.parsed()) {
         (Distro::Ubuntu, ParsedRelease::Ubuntu(u)) => format!("ubuntu-{}", u.flavour),
+        (Distro::Photon, _) => "photonOS".into(),
         _ => super::driverkit::target(id).into(),
     }
 }
