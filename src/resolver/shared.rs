@@ -85,6 +85,18 @@ impl Resolver {
                             Some(l) => format!("took over the expired lease of {}", l.owner),
                             None => format!("lease taken by {}", g.owner()),
                         });
+                        // The previous holder may have published just before letting go.
+                        if !repair_manifest && suspect.is_empty() {
+                            if let Ok(Lookup::Hit(m)) = tier.lookup(&key).await {
+                                let how = "published while this worker took the lease";
+                                if let Ok(a) =
+                                    self.answer_from_tier(tier, id, &m, started, how).await
+                                {
+                                    g.release().await;
+                                    return Ok(a);
+                                }
+                            }
+                        }
                         guard = Some(g);
                         break;
                     }
@@ -142,14 +154,18 @@ impl Resolver {
         let mut result = self.run_chain(id, true).await;
         let publishing = Instant::now();
         if let Some(g) = guard {
+            let mut store_failed = false;
             match &result {
                 Ok((r, local)) => {
                     match publish(tier, &key, r, local, &suspect, repair_manifest).await {
                         Ok(what) => log.push(what),
-                        Err(e) => log.push(format!(
-                            "publishing failed, no manifest published: {}",
-                            error_chain(&e)
-                        )),
+                        Err(e) => {
+                            store_failed = e.kind() == ErrorKind::Transient;
+                            log.push(format!(
+                                "publishing failed, no manifest published: {}",
+                                error_chain(&e)
+                            ))
+                        }
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -165,7 +181,12 @@ impl Resolver {
                 }
                 Err(_) => {}
             }
-            g.release().await;
+            // A store that just failed would fail the release too: the lease expires instead.
+            if store_failed {
+                drop(g);
+            } else {
+                g.release().await;
+            }
         }
         let attempt = Attempt {
             source: SHARED_CACHE_SOURCE.into(),

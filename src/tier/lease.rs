@@ -264,9 +264,16 @@ impl SharedCache {
                 Lookup::Miss => {}
             }
             match self.read_lease(key).await? {
-                None => return Ok(Waited::LeaseFree),
-                Some((l, _)) if l.expired(now_ms()) => return Ok(Waited::LeaseFree),
-                Some((l, _)) => lease = l,
+                Some((l, _)) if !l.expired(now_ms()) => lease = l,
+                // Gone or expired: the owner may have published and released between the
+                // two reads above, so look once more before calling the lease free.
+                _ => {
+                    return Ok(match self.lookup(key).await? {
+                        Lookup::Hit(m) => Waited::Published(m),
+                        Lookup::Negative(n) => Waited::Negative(n),
+                        Lookup::Miss | Lookup::Corrupt(_) => Waited::LeaseFree,
+                    })
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 return Ok(Waited::TimedOut);

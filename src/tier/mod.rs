@@ -58,9 +58,10 @@ pub const STORE_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole request: a 100 MB blob at a slow 5 MB/s is 20 s; this leaves room and still ends.
 pub const STORE_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// Retries of one store request (object_store retries 5xx and connection errors with
-/// backoff). Two, with at most 5 s spent retrying: an unreachable store costs seconds.
+/// backoff). Two, with at most 3 s spent retrying: an unreachable store costs seconds, and a
+/// resolution stops using the tier at its first store error.
 pub const STORE_MAX_RETRIES: usize = 2;
-pub const STORE_RETRY_TIMEOUT: Duration = Duration::from_secs(5);
+pub const STORE_RETRY_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// A shared-tier failure. None of these fails a resolution: the resolver records it and
 /// goes upstream.

@@ -278,7 +278,7 @@ async fn store_stopped_mid_run_falls_back_upstream_and_publishes_nothing_half_wr
 async fn lease_left_by_a_killed_worker_is_taken_over_after_it_expires() {
     let Some(s3) = s3::shared() else { return };
     let url = s3.fresh_url("killed");
-    let srv = slow_server(Duration::from_secs(3)).await;
+    let srv = slow_server(Duration::from_millis(1500)).await;
     let lease = Duration::from_secs(2);
     let (a, _ca) = worker(&srv, tier(&s3, &url, lease));
     let doomed = tokio::spawn(async move { a.resolve_headers(&id()).await });
