@@ -344,3 +344,24 @@ async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
         r.attempts[0].detail
     );
 }
+
+/// `file://`: a directory every worker mounts works as the tier too (no S3 server needed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shared_directory_works_as_the_tier() {
+    let shared = tempfile::tempdir().unwrap();
+    let url = url::Url::from_directory_path(shared.path()).unwrap().to_string();
+    let srv = server_with(|_| {}).await;
+    let open = || SharedCache::open(&url).unwrap();
+    let (a, _ca) = worker(&srv, open());
+    let first = a.resolve_headers(&id()).await.unwrap();
+    let cold = srv.total_hits();
+    let blob = shared
+        .path()
+        .join("v1/blobs/sha256")
+        .join(&first.packages[0].sha256);
+    assert!(blob.is_file(), "content-addressed blob at {}", blob.display());
+    let (b, _cb) = worker(&srv, open());
+    let second = b.resolve_headers(&id()).await.unwrap();
+    assert_eq!(srv.total_hits(), cold, "served by the shared directory");
+    assert_eq!(second.resolution.attempts[0].outcome, Outcome::Found);
+}
