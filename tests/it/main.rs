@@ -5,6 +5,7 @@ mod support;
 
 mod cache_reuse;
 mod cli;
+mod cli_formats;
 mod corpus;
 mod coverage_cli;
 mod coverage_deb;

@@ -349,7 +349,9 @@ async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_shared_directory_works_as_the_tier() {
     let shared = tempfile::tempdir().unwrap();
-    let url = url::Url::from_directory_path(shared.path()).unwrap().to_string();
+    let url = url::Url::from_directory_path(shared.path())
+        .unwrap()
+        .to_string();
     let srv = server_with(|_| {}).await;
     let open = || SharedCache::open(&url).unwrap();
     let (a, _ca) = worker(&srv, open());
@@ -359,7 +361,11 @@ async fn a_shared_directory_works_as_the_tier() {
         .path()
         .join("v1/blobs/sha256")
         .join(&first.packages[0].sha256);
-    assert!(blob.is_file(), "content-addressed blob at {}", blob.display());
+    assert!(
+        blob.is_file(),
+        "content-addressed blob at {}",
+        blob.display()
+    );
     let (b, _cb) = worker(&srv, open());
     let second = b.resolve_headers(&id()).await.unwrap();
     assert_eq!(srv.total_hits(), cold, "served by the shared directory");
