@@ -215,11 +215,11 @@ impl SourceConfig {
             (
                 "base_url",
                 self.base_url.is_some(),
-                &[Dnf, Apt, DebianSnapshot, Launchpad],
+                &[Dnf, Apt, DebianSnapshot, Launchpad, Flatcar],
             ),
             ("suites", self.suites.is_some(), &[Apt]),
             ("components", self.components.is_some(), &[Apt]),
-            ("keyring", self.keyring.is_some(), &[Apt, Dnf]),
+            ("keyring", self.keyring.is_some(), &[Apt, Dnf, Flatcar]),
             ("signed_metadata", self.signed_metadata.is_some(), &[Dnf]),
             ("mirrorlist", self.mirrorlist.is_some(), &[Dnf, Amazon]),
             ("hub_url", self.hub_url.is_some(), &[Koji]),
@@ -270,7 +270,7 @@ impl SourceConfig {
                 self.base_url.is_some() || self.mirrorlist.is_some(),
             )?,
             SourceKind::Amazon => need("mirrorlist", self.mirrorlist.is_some())?,
-            SourceKind::Apt => need("base_url", self.base_url.is_some())?,
+            SourceKind::Apt | SourceKind::Flatcar => need("base_url", self.base_url.is_some())?,
             SourceKind::Koji => need(
                 "hub_url and top_url",
                 self.hub_url.is_some() && self.top_url.is_some(),

@@ -27,6 +27,8 @@ use crate::vocab::{SourceKind, Stage};
 pub const RPM_CATALOG: &str = include_str!("rpm.toml");
 /// Embedded Debian / Ubuntu chains.
 pub const DEB_CATALOG: &str = include_str!("deb.toml");
+/// Embedded Flatcar chain (release servers of each channel, then the build cache).
+pub const FLATCAR_CATALOG: &str = include_str!("flatcar.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -263,6 +265,10 @@ fn parse_catalog(text: &str, origin: &str) -> Result<Vec<SourceConfig>, ConfigEr
 pub fn catalog_entries() -> Result<Vec<SourceConfig>, ConfigError> {
     let mut v = parse_catalog(RPM_CATALOG, "embedded catalog rpm.toml")?;
     v.extend(parse_catalog(DEB_CATALOG, "embedded catalog deb.toml")?);
+    v.extend(parse_catalog(
+        FLATCAR_CATALOG,
+        "embedded catalog flatcar.toml",
+    )?);
     Ok(v)
 }
 
@@ -349,7 +355,8 @@ fn kind_fits_family(kind: SourceKind, family: Family) -> bool {
         SourceKind::Apt | SourceKind::DebianSnapshot | SourceKind::Launchpad => {
             family == Family::Deb
         }
-        SourceKind::UrlTemplate => true,
+        SourceKind::UrlTemplate => family != Family::Flatcar,
+        SourceKind::Flatcar => family == Family::Flatcar,
     }
 }
 
@@ -436,6 +443,7 @@ mod tests {
             (Distro::Photon, "4.0"),
             (Distro::Photon, "5.0"),
             (Distro::OpensuseLeap, "15.5"),
+            (Distro::Flatcar, "3033.2.0"),
         ];
         for (d, v) in cases {
             for arch in [Arch::X86_64, Arch::Aarch64] {

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::cache::{self, RefRecord};
 use super::transfer::{Fetched, Job};
 use super::{FetchError, Fetcher, MirrorFailure};
-use crate::vocab::{LocalPackage, PackageFormat, PackageRef};
+use crate::vocab::{LocalPackage, PackageRef};
 
 impl Fetcher {
     /// Downloads a package, trying each of its URLs in order (then backing off and starting
@@ -34,10 +34,7 @@ impl Fetcher {
                 detail: "package has no URL".into(),
             });
         }
-        let ext = match pkg.format {
-            PackageFormat::Rpm => "rpm",
-            PackageFormat::Deb => "deb",
-        };
+        let ext = pkg.format.extension();
         let dir = self.opts.cache_dir.join(cache::PACKAGES).join("sha256");
         let key = match pkg.sha256() {
             Some(sha) => format!("sha256:{}", sha.to_ascii_lowercase()),

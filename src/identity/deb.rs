@@ -269,6 +269,7 @@ pub(super) fn header_package(id: &KernelIdentity) -> PackageName {
         version,
         arch,
         filename,
+        path: None,
         version_match: VersionMatch::Exact,
     }
 }

@@ -24,6 +24,7 @@ use std::sync::LazyLock;
 
 mod deb;
 mod detect;
+mod flatcar;
 mod photon;
 mod rpm;
 mod suse;
@@ -34,6 +35,7 @@ pub use deb::{
     DEBIAN_ROLLING,
 };
 pub use detect::parse_os_release;
+pub use flatcar::{board as flatcar_board, FlatcarRelease, DEVELOPER_CONTAINER};
 pub use rpm::RpmRelease;
 pub use ubuntu::{ubuntu_codename, UbuntuRelease};
 
@@ -142,6 +144,8 @@ impl fmt::Display for Arch {
 pub enum Family {
     Rpm,
     Deb,
+    /// Flatcar: the build tree ships inside a disk image, not a package.
+    Flatcar,
 }
 
 /// A supported distro, named by its os-release `ID`.
@@ -163,11 +167,13 @@ pub enum Distro {
     OpensuseLeap,
     /// SUSE Linux Enterprise Server (`ID=sles`).
     Sles,
+    /// Flatcar Container Linux (`ID=flatcar`).
+    Flatcar,
 }
 
 impl Distro {
     /// Every supported distro.
-    pub const ALL: [Distro; 11] = [
+    pub const ALL: [Distro; 12] = [
         Distro::Fedora,
         Distro::Centos,
         Distro::Rocky,
@@ -179,6 +185,7 @@ impl Distro {
         Distro::Photon,
         Distro::OpensuseLeap,
         Distro::Sles,
+        Distro::Flatcar,
     ];
 
     /// Parses an os-release `ID` or a common alias (`amazonlinux` → `amzn`, `oracle` → `ol`,
@@ -197,10 +204,11 @@ impl Distro {
             "photon" => Distro::Photon,
             "opensuse-leap" | "opensuse" | "leap" => Distro::OpensuseLeap,
             "sles" | "sled" => Distro::Sles,
+            "flatcar" | "flatcar-linux" => Distro::Flatcar,
             _ => return Err(err(
                 "distro",
                 s,
-                "an os-release ID among fedora, centos, rocky, almalinux, ol, amzn, debian, ubuntu, photon, opensuse-leap, sles",
+                "an os-release ID among fedora, centos, rocky, almalinux, ol, amzn, debian, ubuntu, photon, opensuse-leap, sles, flatcar",
                 "fedora",
             )),
         })
@@ -220,6 +228,7 @@ impl Distro {
             Distro::Photon => "photon",
             Distro::OpensuseLeap => "opensuse-leap",
             Distro::Sles => "sles",
+            Distro::Flatcar => "flatcar",
         }
     }
 
@@ -232,6 +241,7 @@ impl Distro {
     pub fn family(self) -> Family {
         match self {
             Distro::Debian | Distro::Ubuntu => Family::Deb,
+            Distro::Flatcar => Family::Flatcar,
             _ => Family::Rpm,
         }
     }
@@ -256,6 +266,10 @@ pub struct PackageName {
     /// The file name the package is published under, where it follows from the identity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
+    /// The file's path below a repository root, where the layout fixes it (Flatcar:
+    /// `arm64-usr/3033.2.0/flatcar_developer_container.bin.bz2` below a channel server).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// How `version` is matched against repository metadata.
     #[serde(skip_serializing_if = "VersionMatch::is_exact")]
     pub version_match: VersionMatch,
@@ -322,6 +336,7 @@ pub enum ParsedRelease {
     Rpm(RpmRelease),
     Debian(DebianRelease),
     Ubuntu(UbuntuRelease),
+    Flatcar(FlatcarRelease),
 }
 
 /// An exact kernel identity, validated. See the module docs.
@@ -426,6 +441,7 @@ impl KernelIdentity {
             Distro::Ubuntu => "5.15.0-91-generic",
             Distro::Photon => "5.10.103-1.ph4-esx",
             Distro::OpensuseLeap | Distro::Sles => "5.14.21-150500.55.39-default",
+            Distro::Flatcar => "5.10.77-flatcar",
         };
         check_text("release", release, MAX_RELEASE_LEN, example_release)?;
         check_text(
@@ -459,6 +475,7 @@ impl KernelIdentity {
                 ParsedRelease::Debian(deb::parse(release, example_release)?)
             }
             Family::Deb => ParsedRelease::Ubuntu(ubuntu::parse(release, example_release)?),
+            Family::Flatcar => ParsedRelease::Flatcar(flatcar::parse(release, example_release)?),
         };
         // Photon and SUSE releases do not name the arch (`5.10.103-1.ph4`,
         // `5.14.21-150500.55.39-default`): `uname -m` (or the host) does.
@@ -468,6 +485,8 @@ impl KernelIdentity {
             ParsedRelease::Rpm(r) => Some(r.arch),
             ParsedRelease::Debian(d) => Some(deb::flavour_arch(&d.flavour, release)?),
             ParsedRelease::Ubuntu(u) => ubuntu::flavour_arch(&u.flavour),
+            // `5.10.77-flatcar` does not name the arch.
+            ParsedRelease::Flatcar(_) => None,
         };
         let arch = match arch.map(str::trim).filter(|a| !a.is_empty()) {
             Some(a) => {
@@ -500,6 +519,9 @@ impl KernelIdentity {
                 )
             })?,
         };
+        if distro == Distro::Flatcar {
+            flatcar::board(arch)?;
+        }
         match &mut parsed {
             ParsedRelease::Rpm(r) if !release_names_arch => r.arch = arch,
             ParsedRelease::Debian(d) => deb::built_for_from_uname_v(d, kernel_version.as_deref()),
@@ -567,6 +589,13 @@ impl KernelIdentity {
             _ => None,
         }
     }
+    /// The Flatcar view of the release.
+    pub fn flatcar(&self) -> Option<&FlatcarRelease> {
+        match &self.parsed {
+            ParsedRelease::Flatcar(f) => Some(f),
+            _ => None,
+        }
+    }
     /// RPM or deb.
     pub fn family(&self) -> Family {
         self.distro.family()
@@ -589,7 +618,7 @@ impl KernelIdentity {
         match &self.parsed {
             ParsedRelease::Debian(_) => deb::package_version(kv),
             ParsedRelease::Ubuntu(u) => ubuntu::package_version(u, kv),
-            ParsedRelease::Rpm(_) => None,
+            ParsedRelease::Rpm(_) | ParsedRelease::Flatcar(_) => None,
         }
     }
 
@@ -608,6 +637,9 @@ impl KernelIdentity {
             ParsedRelease::Rpm(r) if self.distro.is_suse() => suse::header_packages(r),
             ParsedRelease::Rpm(r) => vec![rpm::header_package(self, r)],
             ParsedRelease::Debian(_) | ParsedRelease::Ubuntu(_) => vec![deb::header_package(self)],
+            ParsedRelease::Flatcar(_) => {
+                vec![flatcar::header_package(&self.distro_version, self.arch)]
+            }
         }
     }
 
@@ -626,6 +658,8 @@ impl KernelIdentity {
             ParsedRelease::Rpm(r) => rpm::check_distro_version(self, r),
             ParsedRelease::Debian(d) => deb::check_distro_version(self, d),
             ParsedRelease::Ubuntu(u) => ubuntu::check_distro_version(self, u),
+            // The kernel release does not say which OS release carries it.
+            ParsedRelease::Flatcar(_) => Ok(()),
         }
     }
 
@@ -636,7 +670,7 @@ impl KernelIdentity {
         match &self.parsed {
             ParsedRelease::Ubuntu(_) => ubuntu::check_kernel_version(self, kv),
             ParsedRelease::Debian(d) => deb::check_kernel_version(self, d, kv),
-            ParsedRelease::Rpm(_) => Ok(()),
+            ParsedRelease::Rpm(_) | ParsedRelease::Flatcar(_) => Ok(()),
         }
     }
 
@@ -778,6 +812,7 @@ pub fn normalize_distro_version(distro: Distro, v: &str) -> Result<String, Ident
                 },
             },
         },
+        Distro::Flatcar => flatcar::normalize_version(v),
         Distro::Photon => match v {
             "3" | "3.0" | "4" | "4.0" | "5" | "5.0" => Ok(format!("{}.0", &v[..1])),
             _ => bad("a Photon OS VERSION_ID: 3.0, 4.0 or 5.0", "5.0"),

@@ -193,6 +193,7 @@ pub(super) fn header_package(id: &KernelIdentity, r: &RpmRelease) -> PackageName
         version: Some(format!("{}-{}", r.version, r.rel)),
         arch: r.arch.as_str().to_string(),
         filename: Some(filename),
+        path: None,
         version_match: VersionMatch::Exact,
     }
 }

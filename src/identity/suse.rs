@@ -186,6 +186,7 @@ pub(super) fn header_packages(r: &RpmRelease) -> Vec<PackageName> {
         version: Some(vr.clone()),
         arch: "noarch".to_string(),
         filename: None,
+        path: None,
         version_match: VersionMatch::SameAsRoot,
     };
     vec![
@@ -194,6 +195,7 @@ pub(super) fn header_packages(r: &RpmRelease) -> Vec<PackageName> {
             version: Some(vr.clone()),
             arch: r.arch.as_str().to_string(),
             filename: None,
+            path: None,
             version_match: VersionMatch::RebuildCounter,
         },
         follow(s.source_package()),

@@ -91,8 +91,31 @@ pub struct ResolvedHeaders {
 
 impl ResolvedHeaders {
     /// Unpacks every package into `dest` and relocates the tree so it builds where it lies.
+    ///
+    /// The tree's kernel release (`UTS_RELEASE`) must be the identity's when the tree names
+    /// one: a package of another kernel (a Flatcar image of another OS release, which its
+    /// release directory's DIGESTS alone cannot rule out) is an integrity failure, and the
+    /// tree is removed.
     pub async fn unpack(&self, dest: impl AsRef<Path>) -> Result<HeadersTree, Error> {
-        Ok(crate::unpack::unpack_all(&self.packages, dest.as_ref()).await?)
+        let tree = crate::unpack::unpack_all(&self.packages, dest.as_ref()).await?;
+        let want = self.resolution.identity.release();
+        match tree.release.as_deref() {
+            Some(found) if found != want => {
+                let _ = std::fs::remove_dir_all(&tree.root);
+                Err(crate::unpack::UnpackError::Integrity {
+                    package: self
+                        .packages
+                        .first()
+                        .map(|p| p.package.filename())
+                        .unwrap_or_default(),
+                    detail: format!(
+                        "the unpacked tree is for kernel {found}, not the identity's {want}"
+                    ),
+                }
+                .into())
+            }
+            _ => Ok(tree),
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod apt;
 pub mod deb_common;
 pub mod debian_snapshot;
 pub mod dnf;
+pub mod flatcar;
 pub mod koji;
 pub mod launchpad;
 pub mod url_template;
@@ -158,5 +159,6 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
         SourceKind::DebianSnapshot => debian_snapshot::build(spec),
         SourceKind::Launchpad => launchpad::build(spec),
         SourceKind::UrlTemplate => url_template::build(spec),
+        SourceKind::Flatcar => flatcar::build(spec),
     }
 }

@@ -84,6 +84,15 @@ impl HeaderSource for UrlTemplateSource {
         cx: &Context,
         id: &KernelIdentity,
     ) -> Result<Option<PackageSet>, SourceError> {
+        if id.family() == Family::Flatcar {
+            // An image found by URL alone has nothing to be checked against: no package
+            // header, no signed DIGESTS. The catalog never runs this kind for Flatcar.
+            return Err(SourceError::Config {
+                detail: "a url-template source cannot verify a Flatcar developer container \
+                         (no package header, no signed DIGESTS): use a `flatcar` source"
+                    .into(),
+            });
+        }
         let mut set = PackageSet::default();
         for pkg in id.header_packages() {
             if id.family() == Family::Deb && pkg.version.is_none() {
@@ -129,6 +138,7 @@ impl HeaderSource for UrlTemplateSource {
                 format: match id.family() {
                     Family::Rpm => PackageFormat::Rpm,
                     Family::Deb => PackageFormat::Deb,
+                    Family::Flatcar => PackageFormat::FlatcarImage,
                 },
                 urls: vec![url],
                 expected: Expected {

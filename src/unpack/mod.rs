@@ -19,6 +19,8 @@ use crate::vocab::{ErrorKind, LocalPackage, PackageFormat};
 
 pub mod cpio;
 mod deb;
+pub mod gpt;
+pub mod image;
 pub mod relocate;
 mod rpm;
 pub mod safety;
@@ -180,6 +182,7 @@ pub fn unpack_files(
         match format {
             PackageFormat::Rpm => rpm::unpack(path, &mut w)?,
             PackageFormat::Deb => deb::unpack(path, &mut w)?,
+            PackageFormat::FlatcarImage => image::unpack(path, &mut w)?,
         }
     }
     let (entries, bytes) = w.finish()?;
@@ -217,8 +220,11 @@ pub fn unpack_files(
     })
 }
 
-/// The format of a package file, by its name (`.rpm` / `.deb`).
+/// The format of a package file, by its name (`.rpm` / `.deb` / `.bin.bz2`).
 pub fn format_of(path: &Path) -> Option<PackageFormat> {
+    if path.to_str()?.ends_with(".bin.bz2") {
+        return Some(PackageFormat::FlatcarImage);
+    }
     match path.extension()?.to_str()? {
         "rpm" => Some(PackageFormat::Rpm),
         "deb" | "udeb" | "ddeb" => Some(PackageFormat::Deb),

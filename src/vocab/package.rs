@@ -10,6 +10,21 @@ use std::path::PathBuf;
 pub enum PackageFormat {
     Rpm,
     Deb,
+    /// Flatcar's developer container: a bzip2-compressed GPT disk image whose ext4 root
+    /// carries the kernel build tree (`flatcar_developer_container.bin.bz2`).
+    #[serde(rename = "flatcar-image")]
+    FlatcarImage,
+}
+
+impl PackageFormat {
+    /// The file extension the cache stores the format under.
+    pub fn extension(self) -> &'static str {
+        match self {
+            PackageFormat::Rpm => "rpm",
+            PackageFormat::Deb => "deb",
+            PackageFormat::FlatcarImage => "bin.bz2",
+        }
+    }
 }
 
 /// A digest algorithm used by some metadata format.
@@ -93,6 +108,7 @@ impl PackageRef {
             .unwrap_or_else(|| match self.format {
                 PackageFormat::Rpm => format!("{}-{}.{}.rpm", self.name, self.version, self.arch),
                 PackageFormat::Deb => format!("{}_{}_{}.deb", self.name, self.version, self.arch),
+                PackageFormat::FlatcarImage => format!("{}.bin.bz2", self.name),
             })
     }
     /// The expected sha256, when known.

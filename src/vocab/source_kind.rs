@@ -49,6 +49,8 @@ pub enum SourceKind {
     DebianSnapshot,
     Launchpad,
     UrlTemplate,
+    /// Flatcar release servers: a signed `DIGESTS` per release directory.
+    Flatcar,
 }
 
 impl SourceKind {
@@ -62,13 +64,16 @@ impl SourceKind {
             SourceKind::DebianSnapshot => "debian-snapshot",
             SourceKind::Launchpad => "launchpad",
             SourceKind::UrlTemplate => "url-template",
+            SourceKind::Flatcar => "flatcar",
         }
     }
 
     /// The stage a source of this kind runs in.
     pub fn stage(self) -> Stage {
         match self {
-            SourceKind::Dnf | SourceKind::Amazon | SourceKind::Apt => Stage::Metadata,
+            SourceKind::Dnf | SourceKind::Amazon | SourceKind::Apt | SourceKind::Flatcar => {
+                Stage::Metadata
+            }
             SourceKind::UrlTemplate => Stage::ExplicitUrls,
             SourceKind::Koji => Stage::BuildSystem,
             SourceKind::DebianSnapshot | SourceKind::Launchpad => Stage::Snapshot,
