@@ -65,19 +65,20 @@ pub(super) fn parse(release: &str, example: &str) -> Result<FlatcarRelease, Iden
     })
 }
 
-/// Validates a Flatcar `VERSION_ID` (`3033.2.0`). Flatcar's first release was 1745.0.0.
+/// Validates a Flatcar `VERSION_ID` (`3033.2.0`). Flatcar's first release was stable
+/// 1688.5.3 (March 2018; flatcar.org's releases.json begins there).
 pub(super) fn normalize_version(v: &str) -> Result<String, IdentityError> {
     let bad = || {
         err(
             "distro_version",
             v,
-            "a Flatcar VERSION_ID `<build>.<branch>.<patch>` from 1745.0.0 on",
+            "a Flatcar VERSION_ID `<build>.<branch>.<patch>` from 1688.5.3 (the first release) on",
             "3033.2.0",
         )
     };
     let c = VERSION_RE.captures(v).ok_or_else(bad)?;
     let major: u32 = c["major"].parse().map_err(|_| bad())?;
-    if major < 1745 {
+    if major < 1688 {
         return Err(bad());
     }
     Ok(v.to_string())
@@ -139,7 +140,8 @@ mod tests {
     #[test]
     fn flatcar_versions_are_build_branch_patch_from_the_first_release_on() {
         assert_eq!(normalize_version("3033.2.0").unwrap(), "3033.2.0");
-        assert_eq!(normalize_version("1745.0.0").unwrap(), "1745.0.0");
+        assert_eq!(normalize_version("1688.5.3").unwrap(), "1688.5.3");
+        assert_eq!(normalize_version("2079.99.0").unwrap(), "2079.99.0");
         for bad in [
             "3033",
             "3033.2",

@@ -301,11 +301,13 @@ fn check(e: &Value) -> Result<(), String> {
     Err(format!("target `{target}` is not a family kheaders knows"))
 }
 
-/// The kernel line a Flatcar OS release runs, by its build number: kernel-crawler names the
-/// OS version only (`"kernelrelease": "3033.2.0"`) and the developer container's file and
-/// path do not depend on the kernel, so each entry gets the first kernel of its line as
-/// `uname -r` (the lines and first kernels from flatcar.org's releases.json: 2345.0.1 ran
-/// 4.19.87, 2492.0.0 5.4.35, 2632.0.0 5.8.9, 2697.0.0 5.9.8, 2748.0.0 5.10.4, 3115.0.0 5.15.13).
+/// A kernel of the line a Flatcar OS release runs, by its build number. kernel-crawler names
+/// the OS version only (`"kernelrelease": "3033.2.0"`) and the developer container's file and
+/// path do not depend on the kernel, so each entry gets a `uname -r` of its line: the first
+/// kernel of each line in flatcar.org's releases.json (1688.5.3 ran 4.14.32, 1939.0.0 4.19.0,
+/// 2492.0.0 5.4.35, 2632.0.0 5.8.9, 2697.0.0 5.9.8, 2748.0.0 5.10.4, 3115.0.0 5.15.13). Not the
+/// exact kernel of every release (stable branches keep an older line for a while): the exact
+/// one is checked against the image's tree when it is unpacked.
 fn flatcar_kernel(version: &str) -> &'static str {
     let build: u32 = version
         .split('.')
@@ -319,7 +321,8 @@ fn flatcar_kernel(version: &str) -> &'static str {
         2697.. => "5.9.8",
         2632.. => "5.8.9",
         2492.. => "5.4.35",
-        _ => "4.19.87",
+        1939.. => "4.19.0",
+        _ => "4.14.32",
     }
 }
 

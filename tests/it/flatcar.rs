@@ -370,6 +370,11 @@ fn flatcar_identity_is_validated_before_any_io() {
         "distro_version"
     );
     assert_eq!(bad("5.10.77-flatcar", "ppc64le", "3033.2.0"), "arch");
+    // Flatcar's first release (stable, March 2018) predates its first alpha, 1745.0.0.
+    assert_eq!(
+        id("4.14.32-flatcar", "x86_64", "1688.5.3").distro_version(),
+        "1688.5.3"
+    );
     let ok = id("5.10.77-flatcar", "arm64", "3033.1.0");
     let p = &ok.header_packages()[0];
     assert_eq!(
