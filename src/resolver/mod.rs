@@ -92,15 +92,17 @@ pub struct ResolvedHeaders {
 impl ResolvedHeaders {
     /// Unpacks every package into `dest` and relocates the tree so it builds where it lies.
     ///
-    /// The tree's kernel release (`UTS_RELEASE`) must be the identity's when the tree names
-    /// one: a package of another kernel (a Flatcar image of another OS release, which its
-    /// release directory's DIGESTS alone cannot rule out) is an integrity failure, and the
-    /// tree is removed.
+    /// For Flatcar the tree's kernel release (`UTS_RELEASE`) must be the identity's: a signed
+    /// DIGESTS names file names only, so an image of another OS release served in this
+    /// release's directory is caught here (an integrity failure; the tree is removed). Other
+    /// families' packages name their kernel in signed metadata and their own headers.
     pub async fn unpack(&self, dest: impl AsRef<Path>) -> Result<HeadersTree, Error> {
         let tree = crate::unpack::unpack_all(&self.packages, dest.as_ref()).await?;
-        let want = self.resolution.identity.release();
+        let identity = &self.resolution.identity;
+        let want = identity.release();
         match tree.release.as_deref() {
-            Some(found) if found != want => {
+            found if identity.flatcar().is_some() && found != Some(want) => {
+                let found = found.unwrap_or("(none named: no include/generated/utsrelease.h)");
                 let _ = std::fs::remove_dir_all(&tree.root);
                 Err(crate::unpack::UnpackError::Integrity {
                     package: self
