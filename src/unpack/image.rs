@@ -136,16 +136,25 @@ fn decompress(path: &Path, out: &File, w: &Writer) -> Result<u64, UnpackError> {
                 format!("decompresses to more than {MAX_IMAGE_BYTES} bytes (limit)"),
             ));
         }
+        // Runs of non-zero blocks are written with one call each; zero blocks are holes.
+        // (Slice equality is a `memcmp`, fast in every build profile.)
+        let zero = [0u8; SPARSE_BLOCK];
+        let mut run: Option<usize> = None;
         let mut at = 0;
         for block in buf[..filled].chunks(SPARSE_BLOCK) {
-            if block.iter().any(|&b| b != 0) {
-                out.write_all_at(block, pos + at as u64)
-                    .map_err(|source| UnpackError::Io {
-                        path: path.to_path_buf(),
-                        source,
-                    })?;
+            let is_zero = block == &zero[..block.len()];
+            match (is_zero, run) {
+                (false, None) => run = Some(at),
+                (true, Some(start)) => {
+                    write_run(out, &buf[start..at], pos + start as u64, path)?;
+                    run = None;
+                }
+                _ => {}
             }
             at += block.len();
+        }
+        if let Some(start) = run {
+            write_run(out, &buf[start..filled], pos + start as u64, path)?;
         }
         pos += filled as u64;
     }
@@ -154,6 +163,14 @@ fn decompress(path: &Path, out: &File, w: &Writer) -> Result<u64, UnpackError> {
         source,
     })?;
     Ok(pos)
+}
+
+fn write_run(out: &File, data: &[u8], at: u64, path: &Path) -> Result<(), UnpackError> {
+    out.write_all_at(data, at)
+        .map_err(|source| UnpackError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 fn read_at(file: &File, at: u64, n: usize, w: &Writer) -> Result<Vec<u8>, UnpackError> {
@@ -272,18 +289,31 @@ impl Walk<'_> {
         depth: usize,
         w: &mut Writer,
     ) -> Result<(), UnpackError> {
-        if depth > MAX_DEPTH {
-            return Err(w.refused(dst.as_bytes(), format!("nested deeper than {MAX_DEPTH}")));
-        }
         let meta = self
             .fs
             .symlink_metadata(src)
             .map_err(|e| self.ext4_err(w, src, e))?;
+        self.entry_with(src, dst, meta, depth, w)
+    }
+
+    /// [`Walk::entry`] with the entry's own (not followed) metadata already read from its
+    /// directory entry, which saves resolving the path from the root once more per file.
+    fn entry_with(
+        &mut self,
+        src: &str,
+        dst: &str,
+        meta: ext4_view::Metadata,
+        depth: usize,
+        w: &mut Writer,
+    ) -> Result<(), UnpackError> {
+        if depth > MAX_DEPTH {
+            return Err(w.refused(dst.as_bytes(), format!("nested deeper than {MAX_DEPTH}")));
+        }
         let mode = u32::from(meta.mode());
         match meta.file_type() {
             FileType::Directory => {
                 w.dir(dst.as_bytes(), mode)?;
-                let mut names: Vec<String> = Vec::new();
+                let mut children: Vec<(String, ext4_view::Metadata)> = Vec::new();
                 for e in self
                     .fs
                     .read_dir(src)
@@ -295,12 +325,13 @@ impl Walk<'_> {
                         w.refused(dst.as_bytes(), "an entry name that is not UTF-8")
                     })?;
                     if name != "." && name != ".." {
-                        names.push(name.to_string());
+                        let m = e.metadata().map_err(|e| self.ext4_err(w, src, e))?;
+                        children.push((name.to_string(), m));
                     }
                 }
-                names.sort();
-                for n in names {
-                    self.entry(&join(src, &n), &join(dst, &n), depth + 1, w)?;
+                children.sort_by(|a, b| a.0.cmp(&b.0));
+                for (n, m) in children {
+                    self.entry_with(&join(src, &n), &join(dst, &n), m, depth + 1, w)?;
                 }
                 Ok(())
             }
