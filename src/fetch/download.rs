@@ -69,7 +69,8 @@ impl Fetcher {
             urls: &urls,
             tmp: &tmp,
             expected: &pkg.expected,
-            limit: None,
+            // A size from signed metadata is enforced exactly; without one, the format's cap.
+            limit: pkg.format.max_download_size(),
             validators: None,
             header_check: pkg.expected.check_package_header.then_some(pkg),
             show_progress: true,

@@ -14,6 +14,6 @@ mod source_kind;
 pub use error_kind::{error_chain, ErrorKind};
 pub use package::{
     Checksum, DigestAlgo, Expected, LocalPackage, PackageFormat, PackageRef, PackageSet,
-    Requirement,
+    Requirement, FLATCAR_IMAGE_MAX_DOWNLOAD,
 };
 pub use source_kind::{SourceId, SourceKind, Stage};

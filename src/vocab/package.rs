@@ -16,7 +16,23 @@ pub enum PackageFormat {
     FlatcarImage,
 }
 
+/// Largest Flatcar developer container download. Real ones are bzip2 images of a 6 GiB
+/// disk, about 0.5–1 GB compressed (Flatcar's docs: "~480MB" compressed, ~6 GB unpacked);
+/// their signed DIGESTS give no size, so the format bounds the download: 4 GiB is several
+/// times the largest real one and still stops a mirror streaming without end.
+pub const FLATCAR_IMAGE_MAX_DOWNLOAD: u64 = 4 << 30;
+
 impl PackageFormat {
+    /// The download cap of a package of this format whose metadata promises no size, when
+    /// the format has its own (`None`: the fetcher's default for packages applies). A
+    /// developer container is far larger than any header package.
+    pub fn max_download_size(self) -> Option<u64> {
+        match self {
+            PackageFormat::Rpm | PackageFormat::Deb => None,
+            PackageFormat::FlatcarImage => Some(FLATCAR_IMAGE_MAX_DOWNLOAD),
+        }
+    }
+
     /// The file extension the cache stores the format under.
     pub fn extension(self) -> &'static str {
         match self {
@@ -152,4 +168,20 @@ pub struct LocalPackage {
     pub size: u64,
     /// The URL the bytes came from, after rewriting.
     pub url: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_flatcar_image_has_its_own_download_cap() {
+        assert_eq!(PackageFormat::Rpm.max_download_size(), None);
+        assert_eq!(PackageFormat::Deb.max_download_size(), None);
+        assert_eq!(
+            PackageFormat::FlatcarImage.max_download_size(),
+            Some(FLATCAR_IMAGE_MAX_DOWNLOAD)
+        );
+        assert_eq!(PackageFormat::FlatcarImage.extension(), "bin.bz2");
+    }
 }
