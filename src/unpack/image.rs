@@ -96,7 +96,7 @@ pub(crate) fn unpack(path: &Path, w: &mut Writer) -> Result<(), UnpackError> {
         .suffix(".raw")
         .tempfile_in(dir)
         .map_err(io(dir))?;
-    let len = decompress(path, raw.as_file(), w)?;
+    let len = decompress(path, raw.as_file(), MAX_IMAGE_BYTES, w)?;
     let file = raw.as_file().try_clone().map_err(io(raw.path()))?;
     let (offset, fs_len) = locate_fs(&file, len, w)?;
     let fs = Ext4::load(Box::new(PartitionReader {
@@ -109,7 +109,7 @@ pub(crate) fn unpack(path: &Path, w: &mut Writer) -> Result<(), UnpackError> {
 }
 
 /// bunzip2 into `out`, writing only non-zero blocks. Returns the image length.
-fn decompress(path: &Path, out: &File, w: &Writer) -> Result<u64, UnpackError> {
+fn decompress(path: &Path, out: &File, cap: u64, w: &Writer) -> Result<u64, UnpackError> {
     let f = File::open(path).map_err(|source| UnpackError::Io {
         path: path.to_path_buf(),
         source,
@@ -130,10 +130,10 @@ fn decompress(path: &Path, out: &File, w: &Writer) -> Result<u64, UnpackError> {
         if filled == 0 {
             break;
         }
-        if pos + filled as u64 > MAX_IMAGE_BYTES {
+        if pos + filled as u64 > cap {
             return Err(w.refused(
                 b"(image)",
-                format!("decompresses to more than {MAX_IMAGE_BYTES} bytes (limit)"),
+                format!("decompresses to more than {cap} bytes (limit)"),
             ));
         }
         // Runs of non-zero blocks are written with one call each; zero blocks are holes.
@@ -518,6 +518,62 @@ fn extract(fs: &Ext4, w: &mut Writer) -> Result<(), UnpackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::unpack::UnpackLimits;
+    use std::io::Write;
+
+    fn bz2(data: &[u8]) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).unwrap();
+        f.write_all(&e.finish().unwrap()).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_bzip2_bomb_stops_at_the_image_cap() {
+        let root = tempfile::tempdir().unwrap();
+        let w = Writer::new(root.path(), UnpackLimits::default());
+        let src = bz2(&vec![0u8; 3 << 20]);
+        let out = tempfile::tempfile().unwrap();
+        let e = decompress(src.path(), &out, 1 << 20, &w).unwrap_err();
+        assert!(e.to_string().contains("more than 1048576 bytes"), "{e}");
+    }
+
+    #[test]
+    fn zero_blocks_become_holes_and_data_lands_at_its_offset() {
+        let root = tempfile::tempdir().unwrap();
+        let w = Writer::new(root.path(), UnpackLimits::default());
+        let mut img = vec![0u8; 3 * CHUNK + 100];
+        img[CHUNK + 5] = 7;
+        img[3 * CHUNK + 99] = 9;
+        let src = bz2(&img);
+        let out = tempfile::tempfile().unwrap();
+        assert_eq!(
+            decompress(src.path(), &out, 1 << 30, &w).unwrap(),
+            img.len() as u64
+        );
+        let mut back = Vec::new();
+        (&out).read_to_end(&mut back).unwrap();
+        assert_eq!(back, img);
+        use std::os::unix::fs::MetadataExt;
+        // Two 4 KiB blocks of data; the rest are holes.
+        assert!(out.metadata().unwrap().blocks() * 512 <= 4 * SPARSE_BLOCK as u64);
+    }
+
+    #[test]
+    fn a_truncated_bzip2_stream_is_malformed() {
+        let root = tempfile::tempdir().unwrap();
+        let w = Writer::new(root.path(), UnpackLimits::default());
+        let full = bz2(&(0..200_000u32)
+            .flat_map(|i| i.to_le_bytes())
+            .collect::<Vec<_>>());
+        let bytes = std::fs::read(full.path()).unwrap();
+        let mut cut = tempfile::NamedTempFile::new().unwrap();
+        cut.write_all(&bytes[..bytes.len() / 2]).unwrap();
+        let out = tempfile::tempfile().unwrap();
+        let e = decompress(cut.path(), &out, 1 << 30, &w).unwrap_err();
+        assert!(matches!(e, UnpackError::Malformed { .. }), "{e}");
+    }
 
     #[test]
     fn image_paths_land_under_usr_lib_modules() {

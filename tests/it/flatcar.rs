@@ -323,6 +323,25 @@ async fn image_with_a_device_node_in_its_build_tree_is_refused_and_leaves_nothin
 }
 
 #[tokio::test]
+async fn image_symlink_climbing_out_of_the_root_is_refused() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = resolver(&srv, cache.path(), config());
+    let h = r
+        .resolve_headers(&id("5.15.55-flatcar", "aarch64", "3227.2.0"))
+        .await
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let out = dest.path().join("tree");
+    let e = h.unpack(&out).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    let text = kheaders::error_chain(&e);
+    assert!(text.contains("include/escape"), "{text}");
+    assert!(!out.exists());
+    no_raw_image_left(cache.path());
+}
+
+#[tokio::test]
 async fn image_carrying_another_kernel_is_an_integrity_failure() {
     // 3139.2.4's signed directory holds an image whose tree is 3139.2.0's kernel.
     let srv = TestServer::serve_dir(mirror_root()).await;

@@ -49,6 +49,9 @@ pub fn run(a: IdentityArgs) -> Result<(), Failure> {
                     .unwrap_or("(file name from the repository metadata)")
             );
         }
+        for p in packages.iter().filter_map(|p| p.path.as_deref()) {
+            eprintln!("           release path (on each channel server): {p}");
+        }
         if id.family() == kheaders::identity::Family::Deb {
             eprintln!("           (+ the Depends closure resolved from the archive: -common, linux-kbuild, ...)");
         }
