@@ -324,6 +324,13 @@ impl Walk<'_> {
                     let name = name.as_str().map_err(|_| {
                         w.refused(dst.as_bytes(), "an entry name that is not UTF-8")
                     })?;
+                    if children.len() as u64 >= super::MAX_ENTRIES {
+                        // Listed before anything is written: bound the listing itself.
+                        return Err(w.refused(
+                            dst.as_bytes(),
+                            format!("a directory of more than {} entries", super::MAX_ENTRIES),
+                        ));
+                    }
                     if name != "." && name != ".." {
                         let m = e.metadata().map_err(|e| self.ext4_err(w, src, e))?;
                         children.push((name.to_string(), m));

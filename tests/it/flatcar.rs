@@ -534,3 +534,33 @@ async fn cli_resolve_unpacks_a_flatcar_tree_through_mirror_rewrites() {
         .unwrap()
         .ends_with("usr/lib/modules/5.15.32-flatcar/build"));
 }
+
+#[tokio::test]
+async fn unchecked_signatures_are_an_explicit_choice_that_the_resolution_notes() {
+    // `verify_signatures = false`: the DIGESTS' signature is not checked (3139.2.1's is by
+    // an unknown key), the note says so, and the image's SHA512 is still enforced.
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = Config {
+        verify_signatures: Some(false),
+        ..Config::default()
+    };
+    let r = resolver(&srv, cache.path(), cfg);
+    let h = r
+        .resolve_headers(&id("5.15.37-flatcar", "aarch64", "3139.2.1"))
+        .await
+        .unwrap();
+    assert!(
+        h.resolution
+            .notes
+            .iter()
+            .any(|n| n.contains("signature not checked")),
+        "{:?}",
+        h.resolution.notes
+    );
+    assert!(h.resolution.packages[0]
+        .expected
+        .checksums
+        .iter()
+        .any(|c| c.algo == kheaders::DigestAlgo::Sha512));
+}
