@@ -36,6 +36,16 @@ pub fn target(id: &KernelIdentity) -> &'static str {
         Distro::Photon => "photon",
         Distro::OpensuseLeap => "opensuse",
         Distro::Sles => "sles",
+        Distro::Flatcar => "flatcar",
+    }
+}
+
+/// The `kernelrelease` driverkit and kernel-crawler name: `uname -r`, except for Flatcar,
+/// whose builder takes the OS release (`3033.2.0`) and finds the kernel from it.
+pub fn release_name(id: &KernelIdentity) -> String {
+    match id.distro() {
+        Distro::Flatcar => id.distro_version().to_string(),
+        _ => id.release().to_string(),
     }
 }
 
@@ -75,7 +85,7 @@ pub fn render(r: &Resolution) -> String {
     };
     let mut out = String::new();
     out.push_str(&format!("kernelversion: {}\n", kernel_version_number(id)));
-    out.push_str(&format!("kernelrelease: {}\n", q(id.release())));
+    out.push_str(&format!("kernelrelease: {}\n", q(&release_name(id))));
     out.push_str(&format!("target: {}\n", q(target(id))));
     out.push_str(&format!("architecture: {arch}\n"));
     out.push_str("kernelurls:\n");

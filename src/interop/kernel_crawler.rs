@@ -44,6 +44,8 @@ pub fn render(r: &Resolution) -> Value {
             (json!(n), release)
         }
         ParsedRelease::Rpm(_) => (json!(n), id.release().to_string()),
+        // kernel-crawler names Flatcar entries by the OS release: `"kernelrelease": "3033.2.0"`.
+        ParsedRelease::Flatcar(_) => (json!(n), super::driverkit::release_name(id)),
     };
     json!({
         "kernelversion": kernelversion,

@@ -30,6 +30,7 @@ fn ext(format: PackageFormat) -> &'static str {
     match format {
         PackageFormat::Rpm => "rpm",
         PackageFormat::Deb => "deb",
+        PackageFormat::FlatcarImage => "bin.bz2",
     }
 }
 

@@ -564,3 +564,61 @@ async fn unchecked_signatures_are_an_explicit_choice_that_the_resolution_notes()
         .iter()
         .any(|c| c.algo == kheaders::DigestAlgo::Sha512));
 }
+
+#[tokio::test]
+async fn kernel_crawler_format_names_the_os_release_as_kernel_crawler_does() {
+    // The entry kheaders prints is the shape of kernel-crawler's own Flatcar entries
+    // (`"kernelrelease": "3033.2.0", "target": "flatcar"`).
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let cfg = dest.path().join("k.toml");
+    std::fs::write(
+        &cfg,
+        format!("keyrings = [{:?}]\n", test_key().display().to_string()),
+    )
+    .unwrap();
+    let mut args: Vec<String> = [
+        "resolve",
+        "5.15.32-flatcar",
+        "--distro",
+        "flatcar",
+        "--distro-version",
+        "3139.2.0",
+        "--arch",
+        "aarch64",
+        "--dry-run",
+        "--format",
+        "kernel-crawler",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for h in HOSTS {
+        args.push("--mirror".into());
+        args.push(format!("https://{h}={}", srv.url(&format!("/{h}"))));
+    }
+    args.extend([
+        "--config".into(),
+        cfg.display().to_string(),
+        "--cache-dir".into(),
+        cache.path().display().to_string(),
+    ]);
+    let out = tokio::task::spawn_blocking(move || kheaders().args(&args).output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kernelrelease"], "3139.2.0");
+    assert_eq!(v["target"], "flatcar");
+    assert_eq!(v["kernelversion"], 1);
+    assert_eq!(
+        v["headers"][0],
+        "https://stable.release.flatcar-linux.net/arm64-usr/3139.2.0/flatcar_developer_container.bin.bz2"
+    );
+}
