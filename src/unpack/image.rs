@@ -365,7 +365,9 @@ impl Walk<'_> {
                     .to_string();
                 match self.canonical(src) {
                     Some(real) => {
-                        if dst.ends_with("/build") || dst.ends_with("/source") {
+                        // The kernel's own `build` / `source` links (and `build/source`) pull
+                        // in what they point at; links deeper in the trees do not.
+                        if depth <= 1 && (dst.ends_with("/build") || dst.ends_with("/source")) {
                             self.want(&real, w)?;
                         }
                         let t = if target.starts_with('/') {
