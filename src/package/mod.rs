@@ -11,6 +11,8 @@ use crate::vocab::{ErrorKind, PackageFormat, PackageRef};
 
 pub mod deb;
 pub mod rpm;
+pub mod rpm_header;
+pub mod signature;
 
 /// What is wrong with a package file.
 #[derive(Debug, thiserror::Error)]
