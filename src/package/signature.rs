@@ -37,6 +37,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::rpm::payload_sha256;
 use crate::identity::Distro;
 use crate::metadata::openpgp::{self, Keyring, VerifyError};
 
@@ -45,9 +46,6 @@ use crate::metadata::openpgp::{self, Keyring, VerifyError};
 /// need it; their kernel-devel packages are 15–25 MB, and downloads are capped well below
 /// this anyway.
 pub const MAX_LEGACY_SIGNED_BYTES: u64 = 256 << 20;
-
-/// `PAYLOADDIGESTALGO` value for SHA-256 (`PGPHASHALGO_SHA256`).
-const PGPHASHALGO_SHA256: u32 = 8;
 
 /// What `verify_package_signatures` asks of a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -302,30 +300,6 @@ fn sha256_from(f: &mut File, offset: u64) -> io::Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
-/// The payload digest the main header promises (`PAYLOADDIGEST`, SHA-256), lowercase hex.
-pub fn payload_sha256(meta: &rpm::PackageMetadata) -> Option<String> {
-    let algo_ok = meta
-        .header
-        .get_entry_data_as_u32(rpm::IndexTag::RPMTAG_PAYLOADSHA256ALGO)
-        .map(|a| a == PGPHASHALGO_SHA256)
-        .unwrap_or(true);
-    if !algo_ok {
-        return None;
-    }
-    let tag = rpm::IndexTag::RPMTAG_PAYLOADSHA256;
-    meta.header
-        .get_entry_data_as_string_array(tag)
-        .ok()
-        .and_then(|v| v.first().map(|s| s.to_ascii_lowercase()))
-        .or_else(|| {
-            meta.header
-                .get_entry_data_as_string(tag)
-                .ok()
-                .map(str::to_ascii_lowercase)
-        })
-        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 /// Text fit for a message: control characters and non-ASCII bytes escaped, at most 200
 /// characters (a parser's error about a hostile header can quote the header's bytes).
 pub fn printable(s: &str) -> String {
@@ -346,6 +320,13 @@ pub fn printable(s: &str) -> String {
 }
 
 // ---- embedded keys ----------------------------------------------------------------------
+
+/// Reads an armored or binary keyring file (a `keyring` / `keyrings` entry of the config).
+pub fn read_keyring(path: &Path) -> Result<Keyring, String> {
+    let data =
+        std::fs::read(path).map_err(|e| format!("cannot read keyring {}: {e}", path.display()))?;
+    Keyring::from_bytes(&data).map_err(|e| format!("keyring {}: {e}", path.display()))
+}
 
 macro_rules! key {
     ($file:literal) => {

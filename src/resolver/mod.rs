@@ -217,6 +217,33 @@ impl ResolverBuilder {
         if let Some(n) = self.config.per_host_connections {
             opts.per_host_connections = n;
         }
+        let c = &self.config;
+        if let Some(n) = c.max_package_size {
+            opts.max_package_size = n;
+        }
+        if let Some(n) = c.low_speed_limit {
+            opts.low_speed_limit = n;
+        }
+        if let Some(n) = c.low_speed_time_secs {
+            opts.low_speed_time = Duration::from_secs(n);
+        }
+        if let Some(n) = c.download_deadline_secs {
+            opts.download_deadline = Duration::from_secs(n);
+        }
+        // Only the operator's configuration may name local files: its file:// locations.
+        let configured: Vec<&str> = c
+            .source
+            .iter()
+            .flat_map(|s| {
+                [&s.base_url, &s.mirrorlist, &s.hub_url, &s.top_url]
+                    .into_iter()
+                    .flatten()
+                    .chain(s.templates.iter().flatten())
+                    .map(String::as_str)
+            })
+            .collect();
+        opts.local_roots
+            .extend(crate::fetch::LocalRoots::from_urls(configured));
         if let Some(p) = self.progress {
             opts.progress = Some(p);
         }

@@ -18,6 +18,7 @@ mod deb_snapshot;
 mod detect;
 mod fetch_common;
 mod fetch_faults;
+mod hostile_fetch;
 mod identity_props;
 mod resolver_chain;
 mod serve_http;
