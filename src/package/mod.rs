@@ -14,6 +14,8 @@ pub mod rpm;
 pub mod rpm_header;
 pub mod signature;
 
+pub use signature::printable;
+
 /// What is wrong with a package file.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -91,8 +91,11 @@ pub struct ResolvedHeaders {
 
 impl ResolvedHeaders {
     /// Unpacks every package into `dest` and relocates the tree so it builds where it lies.
+    /// The tree's own kernel release must be the identity's (an integrity failure
+    /// otherwise), and `dest` must not exist or be an empty directory.
     pub async fn unpack(&self, dest: impl AsRef<Path>) -> Result<HeadersTree, Error> {
-        Ok(crate::unpack::unpack_all(&self.packages, dest.as_ref()).await?)
+        let release = self.resolution.identity.release();
+        Ok(crate::unpack::unpack_all(&self.packages, dest.as_ref(), Some(release)).await?)
     }
 }
 

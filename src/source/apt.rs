@@ -233,11 +233,17 @@ impl AptSource {
             Err(e) => return Err(e.into()),
         };
         let shown = cx.fetcher.rewrite(&url);
+        // With signatures required, a Release that is not a valid signed document proves
+        // nothing: unsigned or unreadable, it is an integrity failure, not malformed metadata.
         let verified = verified.map_err(|e| match e {
-            VerifyError::Malformed(d) => SourceError::Metadata {
+            VerifyError::Malformed(d) if !cx.verify_signatures => SourceError::Metadata {
                 url: shown.clone(),
                 detail: d,
             },
+            VerifyError::Malformed(d) => integrity(
+                &shown,
+                format!("not a valid OpenPGP-signed document ({d}), and a signature by the keyring is required"),
+            ),
             e => integrity(&shown, e.to_string()),
         })?;
         tracing::debug!(url = %shown, signer = %verified.signer, "Release verified");

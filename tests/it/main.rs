@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cache_gc;
 mod cache_reuse;
 mod cli;
 mod cli_formats;
@@ -19,6 +20,7 @@ mod detect;
 mod fetch_common;
 mod fetch_faults;
 mod hostile_fetch;
+mod hostile_resolve;
 mod identity_props;
 mod resolver_chain;
 mod serve_http;

@@ -405,7 +405,18 @@ async fn fetch_mirror_list(
     };
     let rewritten = cx.fetcher.rewrite(url);
     match parse_mirror_list_with(&body, vars) {
-        Ok(list) => Ok((list.bases, list.repomd_digests)),
+        Ok(list) => {
+            // A mirror list served over http(s) names http(s) mirrors only.
+            for b in &list.bases {
+                if let Err(e) = crate::fetch::resolve_reference(&rewritten, b) {
+                    return Err(MirrorListFailure::Broken(SourceError::Integrity {
+                        url: rewritten,
+                        detail: e.to_string(),
+                    }));
+                }
+            }
+            Ok((list.bases, list.repomd_digests))
+        }
         Err(MirrorListError::Empty) => Err(MirrorListFailure::Missing(format!(
             "mirror list {rewritten} names no mirror"
         ))),
@@ -416,13 +427,35 @@ async fn fetch_mirror_list(
     }
 }
 
-/// Resolves a location against the repository base, honouring `xml:base`.
-pub(super) fn resolve(base: &str, xml_base: Option<&str>, href: &str) -> Result<String, String> {
-    let root = xml_base.map(with_slash).unwrap_or_else(|| base.to_string());
-    let root = url::Url::parse(&root).map_err(|e| format!("bad base URL `{root}`: {e}"))?;
-    root.join(href)
-        .map(|u| u.to_string())
-        .map_err(|e| format!("bad href `{href}`: {e}"))
+/// Resolves a location against the repository base, honouring `xml:base`, with the shared
+/// scheme-class rule ([`crate::fetch::resolve_reference`]): neither an `xml:base` nor an
+/// href of a repository served over http(s) may name a local file.
+pub(super) fn resolve(
+    base: &str,
+    xml_base: Option<&str>,
+    href: &str,
+) -> Result<String, FetchError> {
+    let root = match xml_base {
+        Some(x) => crate::fetch::resolve_reference(base, &with_slash(x))?,
+        None => base.to_string(),
+    };
+    let url = crate::fetch::resolve_reference(&root, href)?;
+    // Held to the class of the repository itself, whatever `xml:base` said.
+    crate::fetch::resolve_reference(base, &url)
+}
+
+/// A location that did not resolve: refused (integrity) or not a URL (malformed metadata).
+pub(super) fn unresolvable(url: &str, e: FetchError) -> SourceError {
+    match e {
+        FetchError::Refused { .. } => SourceError::Integrity {
+            url: url.to_string(),
+            detail: e.to_string(),
+        },
+        other => SourceError::Metadata {
+            url: url.to_string(),
+            detail: other.to_string(),
+        },
+    }
 }
 
 async fn try_mirror(
@@ -476,12 +509,7 @@ async fn try_mirror(
     };
     let primary_url = match resolve(base, primary.base.as_deref(), &primary.href) {
         Ok(u) => u,
-        Err(detail) => {
-            return MirrorOutcome::Failed(SourceError::Metadata {
-                url: rewritten,
-                detail,
-            })
-        }
+        Err(e) => return MirrorOutcome::Failed(unresolvable(&rewritten, e)),
     };
     let expected = Expected {
         size: primary.size,
