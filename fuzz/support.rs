@@ -1,8 +1,8 @@
 //! Shared by the unpack targets: one scratch directory per fuzzing process (on tmpfs when
 //! there is one), the input written to a file in it, unpacked beside it, then checked and
 //! removed.
-use kheaders::source::PackageFormat;
 use kheaders::unpack::{unpack_files, UnpackLimits};
+use kheaders::vocab::PackageFormat;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 

@@ -3,7 +3,7 @@
 //! packets verified against a key).
 #![no_main]
 use kheaders::metadata::openpgp::Keyring;
-use kheaders::package::{rpm_header, signature};
+use kheaders::package::{rpm, rpm_header, signature};
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         );
         let _ = meta.verify_digests();
         let _ = meta.raw_signatures();
-        let _ = signature::payload_sha256(&meta);
+        let _ = rpm::payload_sha256(&meta);
     }
     let path = scratch().join("f.rpm");
     std::fs::write(&path, data).expect("write input");

@@ -8,5 +8,5 @@ use libfuzzer_sys::fuzz_target;
 mod support;
 
 fuzz_target!(|data: &[u8]| {
-    support::unpack_one(data, kheaders::source::PackageFormat::Rpm, "pkg.rpm");
+    support::unpack_one(data, kheaders::vocab::PackageFormat::Rpm, "pkg.rpm");
 });

@@ -162,7 +162,7 @@ mod tests {
         ] {
             let e = resolve_reference(doc, evil).unwrap_err();
             assert!(matches!(e, FetchError::Refused { .. }), "{evil}: {e}");
-            assert_eq!(e.kind(), crate::ErrorKind::Integrity, "{evil}");
+            assert_eq!(e.kind(), crate::vocab::ErrorKind::Integrity, "{evil}");
         }
         let local = "file:///srv/mirror/repodata/repomd.xml";
         assert_eq!(

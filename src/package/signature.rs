@@ -127,10 +127,10 @@ pub enum SignatureError {
 impl SignatureError {
     /// The kind a caller branches on: every verdict is an integrity failure, except a file
     /// that cannot be read from disk.
-    pub fn kind(&self) -> crate::ErrorKind {
+    pub fn kind(&self) -> crate::vocab::ErrorKind {
         match self {
-            SignatureError::Io { .. } => crate::ErrorKind::Other,
-            _ => crate::ErrorKind::Integrity,
+            SignatureError::Io { .. } => crate::vocab::ErrorKind::Other,
+            _ => crate::vocab::ErrorKind::Integrity,
         }
     }
 }
@@ -545,7 +545,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, SignatureError::UnknownKey { .. }), "{e}");
-        assert_eq!(e.kind(), crate::ErrorKind::Integrity);
+        assert_eq!(e.kind(), crate::vocab::ErrorKind::Integrity);
         // The other key verifies it.
         check(
             &fixture("foreign.rpm"),
