@@ -376,6 +376,20 @@ const ALMA_8: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-8.as
 const ALMA_9: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-9.asc");
 const ALMA_10: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-10.asc");
 
+/// Whether any package-signing key of `distro` is embedded (Photon OS, openSUSE and SLES sign
+/// their packages too, but distribution-gpg-keys 1.119 carries none of their keys).
+pub fn has_embedded_keys(distro: Distro) -> bool {
+    matches!(
+        distro,
+        Distro::Fedora
+            | Distro::Centos
+            | Distro::Rocky
+            | Distro::Almalinux
+            | Distro::Ol
+            | Distro::Amzn
+    )
+}
+
 /// The embedded package-signing keys of `distro` `version` (`40`, `9`, `9.4`, `2023`), as
 /// dnf's `gpgkey=` for that release names them, and a description for messages. An empty
 /// keyring when none is embedded (the description says so, and how to supply one).

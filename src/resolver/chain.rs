@@ -100,10 +100,11 @@ impl Resolver {
                         };
                         if trust.policy == SignaturePolicy::Off && !signatures_off_noted {
                             signatures_off_noted = true;
-                            tracing::warn!(source = %source.id(), "RPM package signatures are not checked (verify_package_signatures = false)");
+                            tracing::warn!(source = %source.id(), why = %trust.keys_from, "RPM package signatures are not checked");
                             resolution.notes.push(format!(
-                                "{}: RPM package signatures not checked (verify_package_signatures = false)",
-                                source.id()
+                                "{}: RPM package signatures not checked ({})",
+                                source.id(),
+                                trust.keys_from
                             ));
                         }
                         let (downloaded, failed_urls, verdicts) =
@@ -208,20 +209,34 @@ impl Resolver {
             .and_then(|s| s.config.verify_package_signatures)
             .or(self.config.verify_package_signatures)
             .map(|p| p.policy());
-        let policy = if self.config.verify_signatures == Some(false) {
-            SignaturePolicy::Off
-        } else {
-            configured.unwrap_or(match kind {
+        let off = |why: String| PackageTrust {
+            policy: SignaturePolicy::Off,
+            keyring: Keyring::new(),
+            keys_from: why,
+        };
+        if self.config.verify_signatures == Some(false) {
+            return Ok(off("verify_signatures = false".into()));
+        }
+        let policy = match configured {
+            Some(p) => p,
+            // A distro whose keys are not embedded cannot be held to a signature by default:
+            // said on every resolution instead.
+            None if !signature::has_embedded_keys(id.distro())
+                && spec.and_then(|s| s.config.keyring.as_ref()).is_none()
+                && self.config.keyrings.is_empty() =>
+            {
+                return Ok(off(format!(
+                    "no {} package-signing key is embedded; give `keyring` or `keyrings` and verify_package_signatures = true to check them",
+                    id.distro().as_str()
+                )))
+            }
+            None => match kind {
                 SourceKind::Koji => SignaturePolicy::IfSigned,
                 _ => SignaturePolicy::Required,
-            })
+            },
         };
         if policy == SignaturePolicy::Off {
-            return Ok(PackageTrust {
-                policy,
-                keyring: Keyring::new(),
-                keys_from: String::new(),
-            });
+            return Ok(off("verify_package_signatures = false".into()));
         }
         let bad = |message: String| {
             Error::Config(ConfigError::Invalid {
