@@ -410,6 +410,9 @@ mkdir -p "$PHTOP"/{SPECS,SOURCES,BUILD,RPMS,SRPMS}
 PH_STAGE="$WORK/photon-stage/usr/src/linux-headers-$PH_UNAME_R"
 mkdir -p "$PH_STAGE"
 cp -a "$STAGE/." "$PH_STAGE/"
+# The tree says which kernel it is for (kheaders holds it to the identity's release).
+printf '#define UTS_RELEASE "%s"\n' "$PH_UNAME_R" >"$PH_STAGE/include/generated/utsrelease.h"
+[ -f "$PH_STAGE/include/config/kernel.release" ] && echo "$PH_UNAME_R" >"$PH_STAGE/include/config/kernel.release"
 cat >"$PHTOP/SPECS/linux-devel.spec" <<SPEC
 Name: linux-devel
 Version: $PH_V
@@ -452,7 +455,7 @@ if [ "$LIBRARY_ONLY" = 0 ]; then
         */photon/5.0/photon_updates_5.0_x86_64/x86_64/linux-devel-$PH_UNAME_R.x86_64.rpm) ;;
         *) die "photon: root package URL $(json_field "$WORK/photon-cli.json" '["packages"][0]["url"]')" ;;
     esac
-    build_module "$(json_field "$WORK/photon-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "photon-$VIA"
+    build_module "$(json_field "$WORK/photon-cli.json" '["tree"]["build_dir"]')" "$PH_UNAME_R" "photon-$VIA"
 fi
 log "photon step: $(( $(date +%s) - PH_START )) s"
 
