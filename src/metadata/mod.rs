@@ -13,4 +13,5 @@ pub mod primary;
 pub mod release;
 pub mod repomd;
 pub mod snapshot;
+mod scan;
 mod xml;
