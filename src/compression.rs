@@ -223,7 +223,9 @@ impl DecodePipe {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("kheaders-decode".into())
-                .spawn(move || decode_loop(compression, src, limit, &cancel, &stop, &tx, &back_rx))?
+                .spawn(move || {
+                    decode_loop(compression, src, limit, &cancel, &stop, &tx, &back_rx)
+                })?
         };
         Ok(DecodePipe {
             rx,
@@ -389,5 +391,69 @@ mod tests {
                 .unwrap();
             assert_eq!(out, data, "{want:?}");
         }
+    }
+
+    fn gz(data: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn decode_pipe_hands_over_the_whole_stream() {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let limit = OutputLimit::promised(Some(data.len() as u64), "test");
+        let mut pipe = DecodePipe::spawn(
+            Compression::Gzip,
+            std::io::Cursor::new(gz(&data)),
+            limit,
+            Cancel::new(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        pipe.read_to_end(&mut out).unwrap();
+        assert!(out == data);
+        assert_eq!(pipe.produced(), data.len() as u64);
+    }
+
+    #[test]
+    fn decompression_bomb_stops_at_the_promised_size() {
+        // 64 MiB of zeros in ~64 KB of gzip; the metadata promised 1 MiB.
+        let bomb = gz(&vec![0u8; 64 << 20]);
+        let limit = OutputLimit::promised(Some(1 << 20), "repomd open-size");
+        let mut pipe = DecodePipe::spawn(
+            Compression::Gzip,
+            std::io::Cursor::new(bomb),
+            limit,
+            Cancel::new(),
+        )
+        .unwrap();
+        let e = std::io::copy(&mut pipe, &mut std::io::sink()).unwrap_err();
+        assert!(e.to_string().contains("repomd open-size"), "{e}");
+        assert!(pipe.produced() <= (1 << 20) + PIPE_CHUNK as u64);
+    }
+
+    #[test]
+    fn cancelled_pipe_stops_and_says_so() {
+        let cancel = Cancel::new();
+        let guard = cancel.on_drop();
+        let limit = OutputLimit::promised(None, "test");
+        let endless = std::io::repeat(b'x');
+        let mut pipe =
+            DecodePipe::spawn(Compression::None, endless, limit, cancel.clone()).unwrap();
+        let mut buf = [0u8; 1000];
+        pipe.read_exact(&mut buf).unwrap();
+        drop(guard);
+        let e = std::io::copy(&mut pipe, &mut std::io::sink()).unwrap_err();
+        assert!(is_cancelled(&e), "{e}");
+        // A disarmed guard cancels nothing; dropping a pipe mid-stream stops its thread.
+        let cancel = Cancel::new();
+        cancel.on_drop().disarm();
+        assert!(!cancel.is_cancelled());
+        let pipe =
+            DecodePipe::spawn(Compression::None, std::io::repeat(b'y'), limit, cancel).unwrap();
+        drop(pipe);
     }
 }

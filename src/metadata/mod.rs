@@ -12,6 +12,6 @@ pub mod packages;
 pub mod primary;
 pub mod release;
 pub mod repomd;
-pub mod snapshot;
 mod scan;
+pub mod snapshot;
 mod xml;

@@ -382,7 +382,12 @@ mod tests {
     }
 
     /// Feeds `head`, then `n` bytes of `a`, then `tail`, in 1 MiB chunks.
-    fn feed_long<F: FnMut(&str) -> bool>(s: &mut PackagesScanner<F>, head: &str, n: usize, tail: &str) {
+    fn feed_long<F: FnMut(&str) -> bool>(
+        s: &mut PackagesScanner<F>,
+        head: &str,
+        n: usize,
+        tail: &str,
+    ) {
         s.feed(head.as_bytes());
         let chunk = vec![b'a'; 1 << 20];
         for _ in 0..n / chunk.len() {
@@ -404,13 +409,22 @@ mod tests {
             64 << 20,
             "\n\nPackage: linux-x\nVersion: 1\nArchitecture: all\nFilename: f\nSize: 1\n",
         );
-        assert!(s.max_held() < MAX_PARAGRAPH + (2 << 20), "held {}", s.max_held());
+        assert!(
+            s.max_held() < MAX_PARAGRAPH + (2 << 20),
+            "held {}",
+            s.max_held()
+        );
         let (found, errors, _) = s.finish();
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(found.len(), 1);
         // The same length in a kernel paragraph: refused once it passes MAX_PARAGRAPH.
         let mut s = PackagesScanner::with_prefix("linux-", |_| true);
-        feed_long(&mut s, "Package: linux-headers-x\nDescription: ", 64 << 20, "\n");
+        feed_long(
+            &mut s,
+            "Package: linux-headers-x\nDescription: ",
+            64 << 20,
+            "\n",
+        );
         assert!(s.failed());
         assert!(s.bytes() < 4 << 20, "stopped early: {}", s.bytes());
         let (_, errors, _) = s.finish();

@@ -210,9 +210,7 @@ pub fn for_each_package<R: BufRead>(
         return Err(PrimaryError::NotPrimary);
     };
     io!(w.ensure(root + 10));
-    if !w.data().get(root + 9).copied().is_some_and(ends_name)
-        || markup_before(&w.data()[..root])
-    {
+    if !w.data().get(root + 9).copied().is_some_and(ends_name) || markup_before(&w.data()[..root]) {
         return Err(PrimaryError::NotPrimary);
     }
     let Some(gt) = io!(w.find_within(&n.gt, root, root + MAX_TAG)) else {
@@ -798,7 +796,8 @@ mod tests {
     #[test]
     fn decompression_bomb_of_whitespace_between_packages_holds_no_memory() {
         // What a 2 MB primary.xml.gz of whitespace inflates to, scaled to 32 MiB.
-        let tail = "<package type=\"rpm\"><name>zsh</name><location href=\"z.rpm\"/></package></metadata>";
+        let tail =
+            "<package type=\"rpm\"><name>zsh</name><location href=\"z.rpm\"/></package></metadata>";
         let r = lazy(HEAD, b' ', 32 << 20, tail);
         let mut hits = 0;
         let stats = for_each_package(r, |n| n == "kernel-devel", |_| hits += 1).unwrap();
@@ -810,12 +809,7 @@ mod tests {
     #[test]
     fn gigantic_text_node_in_an_unwanted_package_is_skipped_unheld() {
         let head = format!("{HEAD}\n{ZSH}");
-        let r = lazy(
-            &head,
-            b'a',
-            32 << 20,
-            "</description></package></metadata>",
-        );
+        let r = lazy(&head, b'a', 32 << 20, "</description></package></metadata>");
         let stats = for_each_package(r, |n| n == "kernel-devel", |_| {}).unwrap();
         assert_eq!(stats.packages, 2);
         assert!(stats.max_held < 256 * 1024, "held {}", stats.max_held);
@@ -831,7 +825,13 @@ mod tests {
         );
         let e = for_each_package(r, |n| n == "kernel-devel", |_| {}).unwrap_err();
         assert!(
-            matches!(e, PrimaryError::TooLong { limit: MAX_PACKAGE_HEAD, .. }),
+            matches!(
+                e,
+                PrimaryError::TooLong {
+                    limit: MAX_PACKAGE_HEAD,
+                    ..
+                }
+            ),
             "{e}"
         );
         // A name that never closes, and a package that never names itself.

@@ -177,7 +177,11 @@ mod tests {
         for step in [1, 3, 9, 10, 4096] {
             let mut w = Window::new(Chunks { data: &text, step });
             assert!(w.skip_past(&Finder::new(b"</package>")).unwrap());
-            assert!(w.buf.len() <= step + 10, "step {step}: held {}", w.buf.len());
+            assert!(
+                w.buf.len() <= step + 10,
+                "step {step}: held {}",
+                w.buf.len()
+            );
             assert!(w.ensure(4).unwrap());
             assert_eq!(&w.data()[..4], b"tail");
             assert_eq!(w.offset(), 10_010);
@@ -192,7 +196,10 @@ mod tests {
             data: &text,
             step: 100,
         });
-        assert_eq!(w.find_within(&Finder::new(b"<name>"), 0, 1000).unwrap(), None);
+        assert_eq!(
+            w.find_within(&Finder::new(b"<name>"), 0, 1000).unwrap(),
+            None
+        );
         assert!(!w.at_eof());
         assert_eq!(
             w.find_within(&Finder::new(b"<name>"), 0, 10_000).unwrap(),
