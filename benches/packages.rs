@@ -59,7 +59,10 @@ fn scan_stream(mut r: impl BufRead) -> usize {
 fn bench(c: &mut Criterion) {
     let Some(dir) = real_dir() else { return };
     let Some(xz) = read(dir.join("Packages.xz")) else {
-        eprintln!("packages bench: no real data in {}; run scripts/bench-compare.sh", dir.display());
+        eprintln!(
+            "packages bench: no real data in {}; run scripts/bench-compare.sh",
+            dir.display()
+        );
         return;
     };
     let mut data = Vec::new();
@@ -74,7 +77,11 @@ fn bench(c: &mut Criterion) {
         b.iter(|| scan_stream(&data[..]))
     });
     g.bench_function("memory/full walk linux-*", |b| {
-        b.iter(|| scan_packages(&data, |name| name.starts_with("linux-")).0.len())
+        b.iter(|| {
+            scan_packages(&data, |name| name.starts_with("linux-"))
+                .0
+                .len()
+        })
     });
     g.bench_function("memory/every paragraph, Package+Version (deb822)", |b| {
         b.iter(|| {

@@ -86,21 +86,24 @@ fn bench(c: &mut Criterion) {
             g.bench_function(BenchmarkId::new(&name, label), |b| {
                 b.iter(|| scan(pipe(codec, &packed), n))
             });
-            g.bench_function(BenchmarkId::new(format!("decode_only/{name}"), label), |b| {
-                b.iter(|| {
-                    let mut p = pipe(codec, &packed);
-                    let mut sink = 0u64;
-                    loop {
-                        let k = p.fill_buf().unwrap().len();
-                        if k == 0 {
-                            break;
+            g.bench_function(
+                BenchmarkId::new(format!("decode_only/{name}"), label),
+                |b| {
+                    b.iter(|| {
+                        let mut p = pipe(codec, &packed);
+                        let mut sink = 0u64;
+                        loop {
+                            let k = p.fill_buf().unwrap().len();
+                            if k == 0 {
+                                break;
+                            }
+                            sink += k as u64;
+                            p.consume(k);
                         }
-                        sink += k as u64;
-                        p.consume(k);
-                    }
-                    assert_eq!(sink, xml.len() as u64);
-                })
-            });
+                        assert_eq!(sink, xml.len() as u64);
+                    })
+                },
+            );
             if n == 80_000 && codec == Compression::Zstd {
                 // The same decoder on the scanning thread (no pipe): what the pipe saves.
                 g.bench_function(BenchmarkId::new("zstd_same_thread", label), |b| {

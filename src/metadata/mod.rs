@@ -4,6 +4,7 @@ pub mod deb822;
 pub mod deb_closure;
 pub mod debcontrol;
 pub mod depends;
+pub mod kernel_index;
 pub mod koji;
 pub mod launchpad;
 pub mod mirrorlist;

@@ -32,7 +32,7 @@ use super::deb822::{find_blank_line, Paragraph};
 pub const MAX_PARAGRAPH: usize = 1 << 20;
 
 /// One binary package entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BinaryPackage {
     pub name: String,
     pub version: String,

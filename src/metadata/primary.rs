@@ -81,7 +81,7 @@ pub enum PrimaryError {
 pub use crate::compression::Compression;
 
 /// The fields of one `<package>` that locating a package needs.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PrimaryPackage {
     pub name: String,
     pub arch: String,
