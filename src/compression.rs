@@ -139,6 +139,22 @@ impl Cancel {
 #[error("cancelled: the source's time ran out or its caller went away")]
 pub struct Cancelled;
 
+/// The payload of the I/O error a decompression stops with when it passes its
+/// [`OutputLimit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("decompresses to more than {limit} bytes, the size allowed by {origin} (a decompression bomb or wrong metadata); stopped there")]
+pub struct Exceeded {
+    pub limit: u64,
+    pub origin: &'static str,
+}
+
+/// The [`Exceeded`] inside `e`, when it is one.
+pub fn exceeded(e: &io::Error) -> Option<Exceeded> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<Exceeded>())
+        .copied()
+}
+
 /// Whether `e` is the error of a cancelled scan.
 pub fn is_cancelled(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<Cancelled>())
@@ -289,10 +305,10 @@ fn decode_loop<R: Read + Send>(
         if total > limit.max_output {
             let _ = tx.send(Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "decompresses to more than {} bytes, the size allowed by {} (decompression bomb or wrong metadata); stopped there",
-                    limit.max_output, limit.origin
-                ),
+                Exceeded {
+                    limit: limit.max_output,
+                    origin: limit.origin,
+                },
             )));
             return;
         }

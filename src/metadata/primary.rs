@@ -76,6 +76,8 @@ pub enum PrimaryError {
     },
     #[error("{0}")]
     Cancelled(crate::compression::Cancelled),
+    #[error("the primary {0}")]
+    Exceeded(crate::compression::Exceeded),
 }
 
 pub use crate::compression::Compression;
@@ -167,6 +169,8 @@ impl Needles {
 fn read_err(w_offset: u64, e: std::io::Error) -> PrimaryError {
     if crate::compression::is_cancelled(&e) {
         PrimaryError::Cancelled(crate::compression::Cancelled)
+    } else if let Some(x) = crate::compression::exceeded(&e) {
+        PrimaryError::Exceeded(x)
     } else {
         PrimaryError::Xml {
             position: w_offset,
