@@ -256,6 +256,28 @@ impl DecodePipe {
         })
     }
 
+    /// Opens a downloaded file and decodes it on a new thread, the compression told by its
+    /// magic bytes (returned too).
+    pub fn open_file(
+        path: &std::path::Path,
+        limit: OutputLimit,
+        cancel: Cancel,
+    ) -> io::Result<(DecodePipe, Compression)> {
+        let mut f = std::fs::File::open(path)?;
+        let mut head = [0u8; MAGIC_LEN];
+        let mut got = 0;
+        while got < head.len() {
+            match f.read(&mut head[got..])? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        let c = Compression::detect(&head[..got]);
+        let f = std::fs::File::open(path)?;
+        let src = io::BufReader::with_capacity(PIPE_CHUNK, f);
+        Ok((DecodePipe::spawn(c, src, limit, cancel)?, c))
+    }
+
     /// Decompressed bytes handed to this side so far.
     pub fn produced(&self) -> u64 {
         self.produced

@@ -21,7 +21,7 @@
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use sha2::Digest;
 
-use crate::source::Checksum;
+use crate::vocab::Checksum;
 
 /// First word of every index file; a new layout gets a new word and old files miss.
 pub const FORMAT: &str = "kheaders-kernel-index-v1";
@@ -65,8 +65,8 @@ pub enum IndexError {
 
 impl IndexError {
     /// The kind a caller branches on: an unusable index is never more than a cache miss.
-    pub fn kind(&self) -> crate::error::ErrorKind {
-        crate::error::ErrorKind::Other
+    pub fn kind(&self) -> crate::vocab::ErrorKind {
+        crate::vocab::ErrorKind::Other
     }
 }
 

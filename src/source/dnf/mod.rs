@@ -46,7 +46,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use super::{Context, HeaderSource, SourceError};
+use super::{warm_index, Context, HeaderSource, SourceError};
 
 mod scan;
 mod select;
@@ -62,11 +62,14 @@ pub use signature::{
 };
 
 use crate::catalog::{point_release, SourceSpec};
+use crate::compression::Cancel;
 use crate::config::ConfigError;
 use crate::fetch::{FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
+use crate::metadata::kernel_index::KernelIndex;
 use crate::metadata::mirrorlist::{parse_mirror_list_with, MirrorListError, MirrorVars};
 use crate::metadata::openpgp::Keyring;
+use crate::metadata::primary::PrimaryPackage;
 use crate::metadata::repomd::parse_repomd;
 use crate::vocab::{
     error_chain, Checksum, ErrorKind, Expected, PackageRef, PackageSet, SourceId, SourceKind,
@@ -511,6 +514,25 @@ async fn try_mirror(
         Ok(u) => u,
         Err(e) => return MirrorOutcome::Failed(unresolvable(&rewritten, e)),
     };
+    let names: HashSet<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    let cache_dir = cx.fetcher.cache_dir().to_path_buf();
+    // Warm path: the kernel entries of this very primary (same checksum in repomd) were
+    // indexed by an earlier scan; the primary itself is not opened.
+    if names.iter().all(|n| warm_index::dnf_indexed(n)) {
+        if let Some(entries) = warm_index::load_index::<PrimaryPackage>(
+            &cache_dir,
+            warm_index::DNF_INDEX_KIND,
+            &primary.checksum,
+        )
+        .await
+        {
+            let candidates: Vec<PrimaryPackage> = entries
+                .into_iter()
+                .filter(|p| names.contains(&p.name))
+                .collect();
+            return finish_select(base, &candidates, wanted, notes);
+        }
+    }
     let expected = Expected {
         size: primary.size,
         checksums: vec![primary.checksum.clone()],
@@ -534,14 +556,36 @@ async fn try_mirror(
         }
         Err(e) => return MirrorOutcome::Failed(e.into()),
     };
-    let names: HashSet<String> = wanted.iter().map(|w| w.name.clone()).collect();
     let primary_rewritten = cx.fetcher.rewrite(&primary_url);
     let open = primary.open_checksum.clone();
     let open_size = primary.open_size;
+    let key = primary.checksum.clone();
+    // Set when this future is dropped (the resolver's per-source timeout): the blocking
+    // scan then stops within one chunk.
+    let cancel = Cancel::new();
+    let stop_on_drop = cancel.on_drop();
     let parsed = tokio::task::spawn_blocking(move || {
-        scan_primary(&path, &primary_rewritten, &names, open.as_ref(), open_size)
+        let scan = scan_primary(
+            &path,
+            &primary_rewritten,
+            &|n: &str| names.contains(n),
+            open.as_ref(),
+            open_size,
+            cancel,
+        )?;
+        warm_index::store_index(
+            &cache_dir,
+            &KernelIndex {
+                kind: warm_index::DNF_INDEX_KIND.into(),
+                key,
+                bytes: scan.bytes,
+                entries: scan.indexed,
+            },
+        );
+        Ok::<_, SourceError>(scan.wanted)
     })
     .await;
+    stop_on_drop.disarm();
     let candidates = match parsed {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return MirrorOutcome::Failed(e),
@@ -552,7 +596,17 @@ async fn try_mirror(
             })
         }
     };
-    match select(base, &candidates, wanted) {
+    finish_select(base, &candidates, wanted, notes)
+}
+
+/// Picks the packages among the candidates and adds the selection's notes.
+fn finish_select(
+    base: &str,
+    candidates: &[PrimaryPackage],
+    wanted: &[PackageName],
+    mut notes: Vec<String>,
+) -> MirrorOutcome {
+    match select(base, candidates, wanted) {
         MirrorOutcome::Found(packages, more) => {
             notes.extend(more);
             MirrorOutcome::Found(packages, notes)
@@ -564,7 +618,7 @@ async fn try_mirror(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::primary::{for_each_package, PrimaryPackage};
+    use crate::metadata::primary::for_each_package;
     use std::io::{BufReader, Read};
     use std::path::Path;
 
@@ -665,13 +719,23 @@ mod tests {
         gz.finish().unwrap();
         let names: HashSet<String> = ["kernel-devel".to_string()].into();
         let good = Checksum::sha256(hex::encode(sha2::Sha256::digest(xml)));
-        let found = scan_primary(&path, "u", &names, Some(&good), Some(xml.len() as u64)).unwrap();
+        let scan = |open: Option<&Checksum>, open_size| {
+            scan_primary(
+                &path,
+                "u",
+                &|n: &str| names.contains(n),
+                open,
+                open_size,
+                Cancel::new(),
+            )
+        };
+        let found = scan(Some(&good), Some(xml.len() as u64)).unwrap().wanted;
         assert_eq!(found.len(), 1);
         let bad = Checksum::sha256("00".repeat(32));
-        let e = scan_primary(&path, "u", &names, Some(&bad), None).unwrap_err();
+        let e = scan(Some(&bad), None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Integrity);
         assert!(e.to_string().contains("open-checksum"), "{e}");
-        let e = scan_primary(&path, "u", &names, None, Some(3)).unwrap_err();
+        let e = scan(None, Some(3)).unwrap_err();
         assert!(e.to_string().contains("open-size"), "{e}");
     }
 
@@ -726,9 +790,10 @@ mod tests {
             scan_primary(
                 &path,
                 "fixture",
-                &all,
+                &|n: &str| !all.contains(n),
                 primary.open_checksum.as_ref(),
                 primary.open_size,
+                Cancel::new(),
             )
             .unwrap();
             let base = format!("http://h/{}/", repo.strip_prefix(&root).unwrap().display());

@@ -1,8 +1,8 @@
-//! The blocking halves of the `dnf` and `apt` index scans, and the warm index kept beside
-//! the metadata cache.
+//! The warm index kept beside the metadata cache, and the blocking half of the `apt` scan
+//! (the `dnf` one is `dnf/scan.rs`).
 //!
 //! A cold scan decodes the verified index file on its own thread ([`DecodePipe`]) while
-//! this thread runs the prefiltering scanner; the decoder stops at the size the signed
+//! the blocking thread runs the prefiltering scanner; the decoder stops at the size the signed
 //! metadata promised (repomd `open-size`, the `Release` entry of the plain `Packages`) or at
 //! [`crate::compression::MAX_DECOMPRESSED_METADATA`], and at a [`Cancel`] set by the async
 //! side when its future is dropped (the resolver's per-source timeout).
@@ -14,15 +14,14 @@
 //! file entirely; any identity whose package names the index covers is answered from it.
 
 use serde::{de::DeserializeOwned, Serialize};
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use super::{Checksum, SourceError};
-use crate::compression::{Cancel, Compression, DecodePipe, OutputLimit};
-use crate::fetch::Hashers;
+use crate::compression::{Cancel, DecodePipe, OutputLimit};
 use crate::metadata::kernel_index::{self, KernelIndex, MAX_ENTRIES, MAX_INDEX_BYTES};
+use crate::metadata::openpgp::{Keyring, Verified};
 use crate::metadata::packages::{BinaryPackage, PackagesScanner};
-use crate::metadata::primary::{for_each_package, PrimaryError, PrimaryPackage};
+use crate::vocab::Checksum;
 
 /// What a dnf warm index holds: every package named `kernel*-devel` (every flavour and
 /// stream: `kernel-devel`, `kernel-rt-devel`, `kernel-uek-devel`, `kernel6.12-devel`, ...).
@@ -87,133 +86,62 @@ pub(crate) fn store_index<T: Serialize>(cache_dir: &Path, index: &KernelIndex<T>
     }
 }
 
-/// Hashes what its reader hands out, as it is consumed (for `open-checksum`).
-struct HashingBufRead<R> {
-    inner: R,
-    hashers: Hashers,
+/// A memo of one verified `InRelease`: `metadata-v1/apt-verified/<sha256 of the InRelease
+/// bytes>-<sha256 of the keyring's fingerprints>.json`. The same bytes under the same keys
+/// verify the same way, so an unchanged `InRelease` (a `304`) skips the OpenPGP work
+/// (~30 ms for bookworm's 151 KB `InRelease`). The record repeats both digests and is
+/// checked against them when read; like every cache entry, it is trusted as much as the
+/// cache directory is.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct VerifiedRecord {
+    inrelease_sha256: String,
+    keyring: String,
+    signer: String,
+    text: String,
 }
 
-impl<R: BufRead> std::io::Read for HashingBufRead<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = {
-            let buf = self.fill_buf()?;
-            let n = buf.len().min(out.len());
-            out[..n].copy_from_slice(&buf[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for HashingBufRead<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-    fn consume(&mut self, n: usize) {
-        // The bytes are still in the reader's buffer: fill_buf does no I/O here.
-        if let Ok(buf) = self.inner.fill_buf() {
-            self.hashers.update(&buf[..n.min(buf.len())]);
-        }
-        self.inner.consume(n);
-    }
-}
-
-fn open_pipe(
-    path: &Path,
-    limit: OutputLimit,
-    cancel: Cancel,
-) -> std::io::Result<(DecodePipe, Compression)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut head = [0u8; crate::compression::MAGIC_LEN];
-    let mut got = 0;
-    while got < head.len() {
-        match std::io::Read::read(&mut f, &mut head[got..])? {
-            0 => break,
-            n => got += n,
-        }
-    }
-    let c = Compression::detect(&head[..got]);
-    let f = std::fs::File::open(path)?;
-    let pipe = DecodePipe::spawn(c, BufReader::with_capacity(256 * 1024, f), limit, cancel)?;
-    Ok((pipe, c))
-}
-
-/// A dnf scan: the packages `want` named, and every `kernel*-devel` of the file.
-pub(crate) struct PrimaryScan {
-    pub wanted: Vec<PrimaryPackage>,
-    pub indexed: Vec<PrimaryPackage>,
-    pub bytes: u64,
-}
-
-/// Streams a verified primary file through its decoder (on its own thread) into the
-/// scanner, keeping the packages `want` accepts and every `kernel*-devel`, and checks
-/// `open-size` (as a bound while decoding, then exactly) and `open-checksum`.
-pub(crate) fn scan_primary_file(
-    path: &Path,
-    url: &str,
-    want: &(dyn Fn(&str) -> bool + Sync),
-    open: Option<&Checksum>,
-    open_size: Option<u64>,
-    cancel: Cancel,
-) -> Result<PrimaryScan, SourceError> {
-    let meta_err = |detail: String| SourceError::Metadata {
-        url: url.to_string(),
-        detail,
-    };
-    let limit = OutputLimit::promised(open_size, "repomd.xml's open-size");
-    let (pipe, _) = open_pipe(path, limit, cancel).map_err(|e| meta_err(format!("cannot open: {e}")))?;
-    let checks: Vec<Checksum> = open.into_iter().cloned().collect();
-    let mut hashing = HashingBufRead {
-        inner: pipe,
-        hashers: Hashers::new(&checks),
-    };
-    let mut wanted = Vec::new();
-    let mut indexed = Vec::new();
-    let stats = for_each_package(
-        &mut hashing,
-        |n| want(n) || dnf_indexed(n),
-        |p| {
-            if dnf_indexed(&p.name) && indexed.len() <= MAX_ENTRIES {
-                indexed.push(p.clone());
-            }
-            if want(&p.name) {
-                wanted.push(p);
-            }
-        },
+fn verified_key(body: &[u8], keys: &Keyring) -> (String, String) {
+    use sha2::Digest;
+    let mut fps = keys.fingerprints();
+    fps.sort();
+    (
+        hex::encode(sha2::Sha256::digest(body)),
+        hex::encode(sha2::Sha256::digest(fps.join(",").as_bytes())),
     )
-    .map_err(|e| match e {
-        PrimaryError::Exceeded(x) if open_size.is_some() => SourceError::Integrity {
-            url: url.to_string(),
-            detail: format!("the primary {x}"),
-        },
-        e => meta_err(e.to_string()),
-    })?;
-    if let Some(want) = open_size {
-        if want != stats.bytes {
-            return Err(SourceError::Integrity {
-                url: url.to_string(),
-                detail: format!(
-                    "decompressed size {} differs from repomd open-size {want}",
-                    stats.bytes
-                ),
-            });
-        }
-    }
-    if !checks.is_empty() {
-        hashing
-            .hashers
-            .verify(url, &checks)
-            .map_err(|e| SourceError::Integrity {
-                url: url.to_string(),
-                detail: format!("open-checksum of the decompressed primary: {e}"),
-            })?;
-    }
-    Ok(PrimaryScan {
-        wanted,
-        indexed,
-        bytes: stats.bytes,
+}
+
+fn verified_path(cache_dir: &Path, body_sha: &str, keyring: &str) -> PathBuf {
+    cache_dir
+        .join("metadata-v1")
+        .join("apt-verified")
+        .join(format!("{body_sha}-{}.json", &keyring[..16]))
+}
+
+/// The memo of `body` verified under `keys`, when there is one.
+pub(crate) fn load_verified(cache_dir: &Path, body: &[u8], keys: &Keyring) -> Option<Verified> {
+    let (body_sha, keyring) = verified_key(body, keys);
+    let rec: VerifiedRecord =
+        crate::fetch::cache::read_json(&verified_path(cache_dir, &body_sha, &keyring))?;
+    (rec.inrelease_sha256 == body_sha && rec.keyring == keyring).then_some(Verified {
+        text: rec.text,
+        signer: rec.signer,
     })
+}
+
+/// Remembers that `body` verified under `keys` (a failure to write is only logged).
+pub(crate) fn store_verified(cache_dir: &Path, body: &[u8], keys: &Keyring, v: &Verified) {
+    let (body_sha, keyring) = verified_key(body, keys);
+    let rec = VerifiedRecord {
+        inrelease_sha256: body_sha.clone(),
+        keyring: keyring.clone(),
+        signer: v.signer.clone(),
+        text: v.text.clone(),
+    };
+    if let Err(e) =
+        crate::fetch::cache::write_json(&verified_path(cache_dir, &body_sha, &keyring), &rec)
+    {
+        tracing::debug!(error = %e, "could not remember the verified InRelease");
+    }
 }
 
 /// Streams a verified `Packages` file through its decoder (on its own thread) and keeps
@@ -225,8 +153,8 @@ pub(crate) fn scan_packages_file(
     cancel: Cancel,
 ) -> Result<(Vec<BinaryPackage>, u64), String> {
     let limit = OutputLimit::promised(plain_size, "the signed Release (size of Packages)");
-    let (mut pipe, comp) =
-        open_pipe(path, limit, cancel).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (mut pipe, comp) = DecodePipe::open_file(path, limit, cancel)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut scanner = PackagesScanner::with_prefix(APT_PREFIX, |_| true);
     loop {
         let chunk = pipe
