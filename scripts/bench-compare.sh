@@ -7,7 +7,8 @@
 #
 #   scripts/bench-compare.sh                 # RUNS=5, every row
 #   RUNS=3 ROWS="deb dnf" scripts/bench-compare.sh
-#   KHEADERS=/path/to/kheaders scripts/bench-compare.sh   # skip the release build
+#   KHEADERS=/path/to/kheaders SYNTH=/path/to/synthetic_primary scripts/bench-compare.sh
+#                                            # skip the release build
 #
 # Rows (ROWS selects groups): deb (cold locate on real bookworm Packages; warm same / other
 # kernel), link (.gz vs .xz on a fast and a throttled link), dnf (80k-package primary.xml.zst;
@@ -40,10 +41,12 @@ log() { echo "$*" >&2; }
 
 # ---- the binary ---------------------------------------------------------------------------
 if [ -z "${KHEADERS:-}" ]; then
-    log "building kheaders (release)"
-    (cd "$ROOT" && cargo build -q --release --bin kheaders)
+    log "building kheaders and the synthetic primary generator (release)"
+    (cd "$ROOT" && cargo build -q --release --bin kheaders --example synthetic_primary)
     KHEADERS="$ROOT/target/release/kheaders"
 fi
+# The library's own generator of Fedora-shaped primaries (examples/synthetic_primary.rs).
+SYNTH="${SYNTH:-$ROOT/target/release/examples/synthetic_primary}"
 
 # ---- timing -------------------------------------------------------------------------------
 # now_us: monotonic-enough wall clock in microseconds.
@@ -223,7 +226,7 @@ dpkg_x() { local f; for f in "${DEB_FILES[@]}"; do dpkg-deb -x "$f" "$WORK/tree-
 make_repo() { # make_repo N DIR: repodata with an N-package zstd primary
     local n=$1 dir=$2
     mkdir -p "$dir/repodata"
-    (cd "$ROOT" && cargo run -q --release --example synthetic_primary -- "$n") >"$WORK/primary-$n.xml"
+    "$SYNTH" "$n" >"$WORK/primary-$n.xml"
     "$PY" - "$dir" "$WORK/primary-$n.xml" <<'PY'
 import hashlib, subprocess, sys
 repo, path = sys.argv[1], sys.argv[2]

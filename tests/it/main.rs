@@ -26,6 +26,7 @@ mod identity_props;
 mod resolver_chain;
 mod serve_http;
 mod server_selftest;
+mod shared_fetch;
 mod tier_resolver;
 mod tier_store;
 
