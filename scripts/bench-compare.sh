@@ -346,16 +346,19 @@ if want link; then
     row "cold locate from Packages.gz only, loopback at full speed" deb_gz_cold \
         "gzip -dc Packages.gz" gzip_floor 1.3 "the same from Packages.xz only" deb_xz_cold -
     row "cold locate from Packages.xz only, loopback at full speed" deb_xz_cold "xz -dc Packages.xz" xz_floor 1.3
-    SLOW_RATE="${SLOW_RATE:-12500000}" # bytes/s: 100 Mbit/s
+    # Throttled links (Mbit/s): where .xz's smaller download starts to beat .gz's faster decode.
     pk=debian/dists/bookworm/main/binary-amd64/Packages
-    deb_config "$WORK/deb-slow-gz.toml" "$(serve "$MIRROR" --rate "$SLOW_RATE" --missing "$pk.xz")"
-    deb_config "$WORK/deb-slow-xz.toml" "$(serve "$MIRROR" --rate "$SLOW_RATE" --missing "$pk.gz")"
-    slow_xz_pre() { rm -rf "$WORK/kc-slow"; }
-    slow_xz() { k_deb "$WORK/deb-slow-xz.toml" "$WORK/kc-slow" "$DEB_REL" --dry-run; }
-    slow_gz_pre() { rm -rf "$WORK/kc-slow"; }
-    slow_gz() { k_deb "$WORK/deb-slow-gz.toml" "$WORK/kc-slow" "$DEB_REL" --dry-run; }
-    row "cold locate from Packages.gz only, $((SLOW_RATE * 8 / 1000000)) Mbit/s link" slow_gz \
-        "the same from Packages.xz only" slow_xz -
+    for mbit in ${SLOW_MBITS:-100 20}; do
+        rate=$((mbit * 125000))
+        deb_config "$WORK/deb-slow-gz-$mbit.toml" "$(serve "$MIRROR" --rate "$rate" --missing "$pk.xz")"
+        deb_config "$WORK/deb-slow-xz-$mbit.toml" "$(serve "$MIRROR" --rate "$rate" --missing "$pk.gz")"
+        eval "slow_gz_${mbit}_pre() { rm -rf \"\$WORK/kc-slow\"; }"
+        eval "slow_gz_${mbit}() { k_deb \"\$WORK/deb-slow-gz-$mbit.toml\" \"\$WORK/kc-slow\" \"\$DEB_REL\" --dry-run; }"
+        eval "slow_xz_${mbit}_pre() { rm -rf \"\$WORK/kc-slow\"; }"
+        eval "slow_xz_${mbit}() { k_deb \"\$WORK/deb-slow-xz-$mbit.toml\" \"\$WORK/kc-slow\" \"\$DEB_REL\" --dry-run; }"
+        row "cold locate from Packages.gz only, $mbit Mbit/s link" "slow_gz_$mbit" \
+            "the same from Packages.xz only" "slow_xz_$mbit" -
+    done
 fi
 if want dnf; then
     row "80k-package primary.xml.zst, cold locate" dnf_cold \
@@ -386,7 +389,7 @@ if want debx; then
 fi
 if want rpm; then
     setup_rpm
-    row "fetch + unpack a 20k-file kernel-devel RPM" rpmx "rpm2cpio | cpio -idm" rpm2cpio_x 1.3
+    row "fetch + unpack a 20k-file kernel-devel RPM" rpmx "rpm2cpio \\| cpio -idm" rpm2cpio_x 1.3
 fi
 
 echo
