@@ -154,16 +154,19 @@ impl<F: FnMut(&str) -> bool> PackagesScanner<F> {
         self.fatal.is_some()
     }
 
-    /// Feeds the next decompressed chunk.
+    /// Feeds the next decompressed chunk (any size: a large one is taken in pieces, so what
+    /// the scanner holds stays bounded).
     pub fn feed(&mut self, chunk: &[u8]) {
-        self.bytes += chunk.len() as u64;
-        if self.fatal.is_some() {
-            return;
+        for piece in chunk.chunks(crate::compression::PIPE_CHUNK) {
+            self.bytes += piece.len() as u64;
+            if self.fatal.is_some() {
+                continue;
+            }
+            let old_len = self.buf.len();
+            self.buf.extend_from_slice(piece);
+            self.peak = self.peak.max(self.buf.len());
+            self.process(old_len, false);
         }
-        let old_len = self.buf.len();
-        self.buf.extend_from_slice(chunk);
-        self.peak = self.peak.max(self.buf.len());
-        self.process(old_len, false);
     }
 
     /// Ends the stream and returns what was found, the per-paragraph errors (a kept

@@ -10,6 +10,9 @@
 use memchr::memmem::Finder;
 use std::io::{self, BufRead};
 
+/// Most bytes taken from the reader per [`Window::more`]: the decode pipe's chunk size.
+const MAX_PULL: usize = crate::compression::PIPE_CHUNK;
+
 /// A window over `src`: `data()` is the part not yet consumed.
 pub(crate) struct Window<R> {
     src: R,
@@ -81,7 +84,10 @@ impl<R: BufRead> Window<R> {
             self.eof = true;
             return Ok(false);
         }
-        let n = chunk.len();
+        // A reader over a whole buffer hands it out at once: take it in pieces, so the window
+        // stays bounded whatever the reader's chunk size.
+        let n = chunk.len().min(MAX_PULL);
+        let chunk = &chunk[..n];
         self.buf.extend_from_slice(chunk);
         self.src.consume(n);
         self.peak = self.peak.max(self.buf.len());
