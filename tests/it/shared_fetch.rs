@@ -6,7 +6,7 @@
 use kheaders::{Config, KernelIdentity};
 use std::sync::Arc;
 
-use crate::rpm_support::{configured_only, mirror_root};
+use crate::rpm_support::{configured_only, mirror_root, rpm_test_keyring};
 use crate::support::server::TestServer;
 
 const HOST: &str = "fedoraproject-updates-archive.fedoraproject.org";
@@ -14,8 +14,13 @@ const REPO: &str = "/fedoraproject-updates-archive.fedoraproject.org/fedora/40/x
 const RELEASE: &str = "6.8.9-300.fc40.x86_64";
 const CONCURRENT: usize = 64;
 
+/// One dnf source on the fixture archive, trusting the fixture's test key (its packages are
+/// signed by it, and package signatures are checked by default).
 fn config_text() -> String {
-    format!("[[source]]\nkind = \"dnf\"\nname = \"archive\"\nbase_url = \"https://{HOST}/fedora/40/x86_64/\"\n")
+    let key = rpm_test_keyring();
+    format!(
+        "keyrings = [{key:?}]\n[[source]]\nkind = \"dnf\"\nname = \"archive\"\nbase_url = \"https://{HOST}/fedora/40/x86_64/\"\n"
+    )
 }
 
 /// Requests per kind of file: (repomd.xml, primary, .rpm, anything else).
