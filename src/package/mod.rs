@@ -14,7 +14,7 @@ pub mod rpm;
 pub mod rpm_header;
 pub mod signature;
 
-pub use signature::printable;
+pub use signature::{printable, read_keyring};
 
 /// What is wrong with a package file.
 #[derive(Debug, thiserror::Error)]

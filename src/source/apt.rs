@@ -27,7 +27,7 @@
 //! ```
 
 use async_trait::async_trait;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use super::{warm_index, Context, HeaderSource, SourceError};
@@ -42,6 +42,7 @@ use crate::metadata::kernel_index::KernelIndex;
 use crate::metadata::openpgp::{self, Keyring, VerifyError};
 use crate::metadata::packages::BinaryPackage;
 use crate::metadata::release::{parse_release, IndexFile, Release};
+use crate::package::read_keyring;
 use crate::vocab::{
     Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
 };
@@ -133,12 +134,6 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
         distro: spec.target.distro,
         keys: OnceLock::new(),
     }))
-}
-
-fn read_keyring(path: &Path) -> Result<Keyring, String> {
-    let data =
-        std::fs::read(path).map_err(|e| format!("cannot read keyring {}: {e}", path.display()))?;
-    Keyring::from_bytes(&data).map_err(|e| format!("keyring {}: {e}", path.display()))
 }
 
 /// One verified suite.

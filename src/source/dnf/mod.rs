@@ -52,10 +52,11 @@ mod scan;
 mod select;
 mod signature;
 
+use crate::package::read_keyring;
 pub use scan::open_decompressed;
 use scan::scan_primary;
 use select::select;
-use signature::{check_repomd_signature, read_keyring};
+use signature::check_repomd_signature;
 pub use signature::{
     repomd_keyring, RepomdSignature, ALMALINUX_10_KEY, ALMALINUX_8_KEY, ALMALINUX_9_KEY,
     ROCKY_10_KEY, ROCKY_8_KEY, ROCKY_9_KEY,
