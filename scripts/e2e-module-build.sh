@@ -31,9 +31,11 @@
 # Identity of the RPM: the CLI validates a Fedora identity (`<V>-<R>.fc40.x86_64`, distro
 # fedora 40), so the RPM is *named* kernel-devel-<V>-<R>.fc40.x86_64 and its tree lives at
 # /usr/src/kernels/<V>-<R>.fc40.x86_64/, while the *content* is the Debian kernel's build
-# tree, whose kernel.release is the Debian one (6.1.0-N-amd64). vermagic comes from the
-# tree's include/generated/utsrelease.h, so the module's vermagic must name the Debian
-# release: that is what the tree really is, and that is what we check.
+# tree. kheaders refuses a tree whose own release (include/generated/utsrelease.h) is not
+# the identity's, so the staged tree's UTS_RELEASE (and include/config/kernel.release) is
+# set to the RPM's release; the module's vermagic then names that release, and that is what
+# we check. The RPM is signed with rpmsign by a key made here (kheaders requires a signature
+# by default), which the CLI step trusts through `keyrings`.
 #
 # Needs: network on the first run only (the mirror is cached), apt-get/apt-helper/dpkg,
 # python3, rpmbuild + createrepo_c (apt-get install rpm createrepo-c), gcc + make + the
@@ -338,6 +340,8 @@ case "$DEB_COMMON" in "$DEB_ROOT"/*) ;; *) die "source link of the unpacked tree
 cp -rL "$DEB_COMMON/." "$STAGE/"
 cp -rL "$DEB_BUILD/." "$STAGE/"
 cp "$DEB_COMMON/Makefile" "$STAGE/Makefile"
+printf '#define UTS_RELEASE "%s"\n' "$RPM_RELEASE" >"$STAGE/include/generated/utsrelease.h"
+[ -f "$STAGE/include/config/kernel.release" ] && echo "$RPM_RELEASE" >"$STAGE/include/config/kernel.release"
 cat >"$RPMTOP/SPECS/kernel-devel.spec" <<SPEC
 Name: kernel-devel
 Version: $RPM_V
@@ -361,6 +365,11 @@ rpmbuild -bb --quiet --define "_topdir $RPMTOP" --define "_binary_payload w3.zst
     die "rpmbuild failed"
 }
 RPM_FILE="$(find "$RPMTOP/RPMS" -name '*.rpm')"
+# shellcheck source=fixtures/rpm/testkeys.sh
+. fixtures/rpm/testkeys.sh
+SIGN_FPR=$(new_key "$WORK/gpg" "kheaders e2e package key (TEST ONLY) <e2e@kheaders.invalid>")
+sign_rpm "$WORK/gpg" "$SIGN_FPR" "$RPM_FILE" || die "rpmsign failed"
+gpg_in "$WORK/gpg" --armor --export "$SIGN_FPR" >"$WORK/e2e-key.asc"
 REPO="$WORK/repo/fedora/40/x86_64"
 mkdir -p "$REPO/Packages"
 cp "$RPM_FILE" "$REPO/Packages/"
@@ -368,12 +377,13 @@ createrepo_c -q --general-compress-type=xz "$REPO" >&2
 
 # RPM, library-driven.
 "$EXAMPLE" "$WORK/rpm-lib" "$RPM_FILE" >"$WORK/rpm-lib.json"
-build_module "$(json_field "$WORK/rpm-lib.json" '["build_dir"]')" "$RELEASE" rpm-library \
+build_module "$(json_field "$WORK/rpm-lib.json" '["build_dir"]')" "$RPM_RELEASE" rpm-library \
     "$(json_field "$WORK/rpm-lib.json" '["release"]')"
 
 # RPM, CLI-driven through a dnf source.
 if [ "$LIBRARY_ONLY" = 0 ]; then
     cat >"$WORK/kheaders.toml" <<TOML
+keyrings = ["$WORK/e2e-key.asc"]
 [[source]]
 kind = "dnf"
 name = "e2e-local"
@@ -385,7 +395,7 @@ TOML
     "${RESOLVE[@]}" "$RPM_RELEASE" --distro fedora --distro-version 40 --arch x86_64 \
         --config "$WORK/kheaders.toml" --no-default-sources \
         --cache-dir "$WORK/cli-cache" --unpack "$WORK/rpm-cli" >"$WORK/rpm-cli.json"
-    build_module "$(json_field "$WORK/rpm-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "rpm-$VIA"
+    build_module "$(json_field "$WORK/rpm-cli.json" '["tree"]["build_dir"]')" "$RPM_RELEASE" "rpm-$VIA"
 fi
 
 # Photon OS, through the embedded catalog: the same relocated Debian tree packaged the way
@@ -404,6 +414,9 @@ mkdir -p "$PHTOP"/{SPECS,SOURCES,BUILD,RPMS,SRPMS}
 PH_STAGE="$WORK/photon-stage/usr/src/linux-headers-$PH_UNAME_R"
 mkdir -p "$PH_STAGE"
 cp -a "$STAGE/." "$PH_STAGE/"
+# The tree says which kernel it is for (kheaders holds it to the identity's release).
+printf '#define UTS_RELEASE "%s"\n' "$PH_UNAME_R" >"$PH_STAGE/include/generated/utsrelease.h"
+[ -f "$PH_STAGE/include/config/kernel.release" ] && echo "$PH_UNAME_R" >"$PH_STAGE/include/config/kernel.release"
 cat >"$PHTOP/SPECS/linux-devel.spec" <<SPEC
 Name: linux-devel
 Version: $PH_V
@@ -446,7 +459,7 @@ if [ "$LIBRARY_ONLY" = 0 ]; then
         */photon/5.0/photon_updates_5.0_x86_64/x86_64/linux-devel-$PH_UNAME_R.x86_64.rpm) ;;
         *) die "photon: root package URL $(json_field "$WORK/photon-cli.json" '["packages"][0]["url"]')" ;;
     esac
-    build_module "$(json_field "$WORK/photon-cli.json" '["tree"]["build_dir"]')" "$RELEASE" "photon-$VIA"
+    build_module "$(json_field "$WORK/photon-cli.json" '["tree"]["build_dir"]')" "$PH_UNAME_R" "photon-$VIA"
 fi
 log "photon step: $(( $(date +%s) - PH_START )) s"
 

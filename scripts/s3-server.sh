@@ -89,16 +89,32 @@ start() {
     echo "$bucket" >"$state/bucket"
     echo "http://127.0.0.1:$base/$bucket" >"$state/url"
     local deadline=$(( $(date +%s) + READY_TIMEOUT_S ))
-    # Ready when the bucket answers a listing (the banner is printed after the bucket exists).
-    until python3 -c "
-import sys, urllib.request, urllib.error
+    # Ready when the bucket answers a listing (the banner is printed after the bucket exists)
+    # and an object round-trips: a PUT needs a writable volume, and after a restart the probe
+    # written at the first start must read back, i.e. the old volumes have registered again
+    # (until then a GET of an existing object answers 500).
+    until python3 - "http://127.0.0.1:$base/$bucket" "$state/probed" <<'PY' 2>/dev/null \
+        && grep -q "All enabled components are running" "$state/weed.log"; do
+import os, sys, urllib.request, urllib.error
+url, marker = sys.argv[1], sys.argv[2]
+probe = url + "/.kheaders-ready-probe"
 try:
-    urllib.request.urlopen('http://127.0.0.1:$base/$bucket?list-type=2&max-keys=1', timeout=2)
-except urllib.error.HTTPError as e:
-    sys.exit(0 if e.code in (200, 403) else 1)
+    try:
+        urllib.request.urlopen(url + "?list-type=2&max-keys=1", timeout=2)
+    except urllib.error.HTTPError as e:
+        if e.code != 403:
+            sys.exit(1)
+    if os.path.exists(marker):
+        if urllib.request.urlopen(probe, timeout=2).read() != b"ready":
+            sys.exit(1)
+    put = urllib.request.Request(probe, data=b"ready", method="PUT")
+    urllib.request.urlopen(put, timeout=2)
+    if urllib.request.urlopen(probe, timeout=2).read() != b"ready":
+        sys.exit(1)
+    open(marker, "w").close()
 except Exception:
     sys.exit(1)
-" 2>/dev/null && grep -q "All enabled components are running" "$state/weed.log"; do
+PY
         if ! kill -0 "$(cat "$state/pid")" 2>/dev/null; then
             echo "s3-server: weed mini exited; its log:" >&2; tail -20 "$state/weed.log" >&2
             rm -f "$state/pid"; exit 1

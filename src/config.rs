@@ -152,8 +152,10 @@ pub struct SourceConfig {
     /// apt: components (`main`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<String>>,
-    /// apt, dnf: OpenPGP public keys (armored or binary) used instead of the embedded distro
-    /// keys. On a `dnf` source it also makes `repodata/repomd.xml.asc` mandatory.
+    /// apt, dnf, amazon, koji, url-template: OpenPGP public keys (armored or binary) used
+    /// instead of the embedded distro keys, for the repository's signed metadata and for RPM
+    /// package signatures. On a `dnf` source it also makes `repodata/repomd.xml.asc`
+    /// mandatory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keyring: Option<PathBuf>,
     /// dnf, amazon: a mirror list (`mirrorlist` plain text or `metalink` XML).
@@ -176,6 +178,45 @@ pub struct SourceConfig {
     /// resolution's notes. `false` (the default without a `keyring`): not asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_metadata: Option<SignedMetadata>,
+    /// dnf, amazon, koji, url-template: the OpenPGP signature every RPM package must carry
+    /// (header + payload, as dnf's `gpgcheck=1` checks it), by a key of the source's
+    /// `keyring`, the config's `keyrings` or the embedded release keys of the identity's
+    /// distro and version. `true` (the default, except on `koji`): signed by such a key, or
+    /// an integrity failure. `"if-signed"` (the default on `koji`, whose `packages/` tree
+    /// holds the unsigned build outputs): a signature present must verify; an unsigned
+    /// package is accepted and noted. `false`: not checked (noted on every resolution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_package_signatures: Option<PackageSignatures>,
+}
+
+/// `verify_package_signatures`: `true`, `false` or `"if-signed"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PackageSignatures {
+    /// `true` / `false`.
+    Flag(bool),
+    /// `"if-signed"`.
+    Mode(PackageSignatureMode),
+}
+
+/// The string forms of [`PackageSignatures`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PackageSignatureMode {
+    /// Verify a signature when the package has one.
+    IfSigned,
+}
+
+impl PackageSignatures {
+    /// The policy the package verifier applies.
+    pub fn policy(self) -> crate::package::signature::SignaturePolicy {
+        use crate::package::signature::SignaturePolicy;
+        match self {
+            PackageSignatures::Flag(true) => SignaturePolicy::Required,
+            PackageSignatures::Flag(false) => SignaturePolicy::Off,
+            PackageSignatures::Mode(PackageSignatureMode::IfSigned) => SignaturePolicy::IfSigned,
+        }
+    }
 }
 
 /// The `signed_metadata` setting of a dnf source: `true`, `false` or `"if-published"`.
@@ -219,8 +260,17 @@ impl SourceConfig {
             ),
             ("suites", self.suites.is_some(), &[Apt]),
             ("components", self.components.is_some(), &[Apt]),
-            ("keyring", self.keyring.is_some(), &[Apt, Dnf, Flatcar]),
+            (
+                "keyring",
+                self.keyring.is_some(),
+                &[Apt, Dnf, Amazon, Koji, UrlTemplate, Flatcar],
+            ),
             ("signed_metadata", self.signed_metadata.is_some(), &[Dnf]),
+            (
+                "verify_package_signatures",
+                self.verify_package_signatures.is_some(),
+                &[Dnf, Amazon, Koji, UrlTemplate],
+            ),
             ("mirrorlist", self.mirrorlist.is_some(), &[Dnf, Amazon]),
             ("hub_url", self.hub_url.is_some(), &[Koji]),
             ("top_url", self.top_url.is_some(), &[Koji]),
@@ -359,6 +409,24 @@ pub struct Config {
     /// the standard `AWS_*` environment) or `file:///path` (see `crate::tier`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_cache: Option<String>,
+    /// `verify_package_signatures` for every source that does not set its own (see
+    /// [`SourceConfig::verify_package_signatures`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_package_signatures: Option<PackageSignatures>,
+    /// Largest package downloaded, in bytes (default [`crate::fetch::MAX_PACKAGE_SIZE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_package_size: Option<u64>,
+    /// Minimum download throughput in bytes per second, averaged over `low_speed_time_secs`
+    /// (defaults [`crate::fetch::LOW_SPEED_LIMIT`], [`crate::fetch::LOW_SPEED_TIME`]); 0 turns
+    /// the rule off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_speed_limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub low_speed_time_secs: Option<u64>,
+    /// Longest time one package may take over every mirror, round and resume, in seconds
+    /// (default [`crate::fetch::DOWNLOAD_DEADLINE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_deadline_secs: Option<u64>,
 }
 
 impl Config {
@@ -414,11 +482,21 @@ impl Config {
                 }
             }
         }
-        if self.per_host_connections == Some(0) {
-            return Err(ConfigError::Invalid {
-                key: "per_host_connections".into(),
-                message: "must be at least 1".into(),
-            });
+        for (key, v) in [
+            (
+                "per_host_connections",
+                self.per_host_connections.map(|n| n as u64),
+            ),
+            ("max_package_size", self.max_package_size),
+            ("low_speed_time_secs", self.low_speed_time_secs),
+            ("download_deadline_secs", self.download_deadline_secs),
+        ] {
+            if v == Some(0) {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: "must be at least 1".into(),
+                });
+            }
         }
         Ok(())
     }
@@ -483,6 +561,36 @@ mod tests {
         assert!(!m("false").checked());
         assert!(m("\"if-published\"").checked() && !m("\"if-published\"").required());
         assert!(parse("\"sometimes\"").is_err());
+    }
+
+    #[test]
+    fn package_signature_policy_takes_a_flag_or_if_signed_on_rpm_kinds_only() {
+        use crate::package::signature::SignaturePolicy;
+        let parse = |kind: &str, v: &str| {
+            Config::parse(
+                &format!("verify_package_signatures = false\n[[source]]\nkind = \"{kind}\"\nbase_url = \"http://x/\"\nverify_package_signatures = {v}\n"),
+                "t",
+            )
+        };
+        let p = |v: &str| {
+            parse("dnf", v).unwrap().source[0]
+                .verify_package_signatures
+                .unwrap()
+                .policy()
+        };
+        assert_eq!(p("true"), SignaturePolicy::Required);
+        assert_eq!(p("\"if-signed\""), SignaturePolicy::IfSigned);
+        assert_eq!(p("false"), SignaturePolicy::Off);
+        assert!(parse("dnf", "\"sometimes\"").is_err());
+        let e = parse("apt", "true").unwrap_err().to_string();
+        assert!(
+            e.contains("`verify_package_signatures` does not apply to kind `apt`"),
+            "{e}"
+        );
+        let e = Config::parse("download_deadline_secs = 0", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("download_deadline_secs"), "{e}");
     }
 
     #[test]

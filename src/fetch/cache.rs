@@ -160,6 +160,15 @@ pub(crate) fn verify_file(
     Some((got, meta.len()))
 }
 
+/// Marks a cache entry as just used (its modification time is now): housekeeping
+/// ([`super::gc`]) removes least recently used entries first. Best effort.
+pub(crate) fn touch(path: &Path) {
+    let now = SystemTime::now();
+    if let Err(e) = std::fs::File::open(path).and_then(|f| f.set_modified(now)) {
+        tracing::debug!(path = %path.display(), error = %e, "could not mark a cache entry as used");
+    }
+}
+
 /// [`verify_file`] on a blocking thread.
 pub(crate) async fn verify_file_async(
     path: PathBuf,

@@ -2,8 +2,10 @@
 //! verified while streaming, reused without a request when a verified copy exists.
 
 use std::path::Path;
+use std::time::Instant;
 
 use super::cache::{self, RefRecord};
+use super::lock::partial_name;
 use super::transfer::{Fetched, Job};
 use super::{FetchError, Fetcher, MirrorFailure};
 use crate::vocab::{LocalPackage, PackageRef};
@@ -35,6 +37,17 @@ impl Fetcher {
             });
         }
         let ext = pkg.format.extension();
+        // A developer container is far larger than any header package: its format's own cap.
+        let cap = pkg
+            .format
+            .max_download_size()
+            .unwrap_or(self.opts.max_package_size);
+        if let Some(size) = pkg.expected.size.filter(|s| *s > cap) {
+            return Err(FetchError::TooLarge {
+                url: format!("{} ({size} bytes according to its metadata)", pkg.urls[0]),
+                limit: cap,
+            });
+        }
         let dir = self.opts.cache_dir.join(cache::PACKAGES).join("sha256");
         let key = match pkg.sha256() {
             Some(sha) => format!("sha256:{}", sha.to_ascii_lowercase()),
@@ -56,30 +69,37 @@ impl Fetcher {
         if let Some(hit) = self.cached_package(pkg, &dir, ext, &ref_path).await {
             return Ok(hit);
         }
-        let _guard = self.lock_entry(&format!("pkg:{key}")).await?;
+        let lock_key = format!("pkg:{key}");
+        let _guard = self.lock_entry(&lock_key).await?;
         if let Some(hit) = self.cached_package(pkg, &dir, ext, &ref_path).await {
             return Ok(hit);
         }
 
         let urls: Vec<String> = pkg.urls.iter().map(|u| self.rewrite(u)).collect();
-        let tmp = dir.join(format!(".{}.partial", &cache::sha256_hex(&key)[..32]));
+        let tmp = dir.join(partial_name(&lock_key));
         let name = pkg.filename();
         let job = Job {
             name: &name,
             urls: &urls,
             tmp: &tmp,
             expected: &pkg.expected,
-            // A size from signed metadata is enforced exactly; without one, the format's cap.
-            limit: pkg.format.max_download_size(),
+            limit: Some(cap),
             validators: None,
             header_check: pkg.expected.check_package_header.then_some(pkg),
             show_progress: true,
+            deadline: Instant::now() + self.opts.download_deadline,
         };
         let t = match self.fetch_with_fallback(&job, failures).await? {
             Fetched::Body(t) => t,
             Fetched::NotModified => unreachable!("package downloads are never conditional"),
         };
         let final_path = dir.join(format!("{}.{ext}", t.sha256));
+        // The content-addressed entry's own lock, which housekeeping takes before removing
+        // it (a package located without a digest was locked by its reference only).
+        let _stored = match pkg.sha256() {
+            Some(_) => None,
+            None => Some(self.lock_entry(&format!("pkg:sha256:{}", t.sha256)).await?),
+        };
         std::fs::rename(&tmp, &final_path).map_err(|e| FetchError::Io {
             path: final_path.clone(),
             source: e,
@@ -130,6 +150,7 @@ impl Fetcher {
         )
         .await?;
         tracing::debug!(package = %pkg.name, path = %path.display(), "package answered from the cache");
+        cache::touch(&path);
         Some(LocalPackage {
             package: pkg.clone(),
             path,

@@ -45,6 +45,33 @@ pub enum FetchError {
 
     #[error("invalid URL `{url}`: {detail}")]
     BadUrl { url: String, detail: String },
+
+    /// A URL that must not be fetched: a local file named by remote metadata, a scheme
+    /// other than http(s)/file (see [`super::url`]).
+    #[error("refused to fetch {url}: {detail}")]
+    Refused { url: String, detail: String },
+
+    /// Slower than the minimum throughput (`low_speed_limit` over `low_speed_time`).
+    #[error("{url}: {bytes} bytes in {secs} s, below the minimum of {limit} bytes/s")]
+    TooSlow {
+        url: String,
+        bytes: u64,
+        secs: u64,
+        limit: u64,
+    },
+
+    /// The package's overall deadline (`download_deadline`) passed.
+    #[error("{url}: not complete within the {secs} s download deadline")]
+    Deadline { url: String, secs: u64 },
+
+    /// Redirects that do not end (a loop, or more than the client follows): a broken
+    /// mirror, not a passing fault.
+    #[error("{url}: redirect loop or too many redirects")]
+    Redirect {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
 }
 
 impl FetchError {
@@ -57,7 +84,12 @@ impl FetchError {
                 ErrorKind::Transient
             }
             FetchError::Status { .. } => ErrorKind::Other,
-            FetchError::Transport { .. } | FetchError::Timeout { .. } => ErrorKind::Transient,
+            FetchError::Transport { .. }
+            | FetchError::Timeout { .. }
+            | FetchError::TooSlow { .. }
+            | FetchError::Deadline { .. } => ErrorKind::Transient,
+            FetchError::Redirect { .. } => ErrorKind::Other,
+            FetchError::Refused { .. } => ErrorKind::Integrity,
             FetchError::Integrity { .. } => ErrorKind::Integrity,
             FetchError::TooLarge { .. } => ErrorKind::Other,
             FetchError::Io { .. } => ErrorKind::Other,
@@ -74,7 +106,11 @@ impl FetchError {
             | FetchError::Timeout { url }
             | FetchError::Integrity { url, .. }
             | FetchError::TooLarge { url, .. }
-            | FetchError::BadUrl { url, .. } => url.clone(),
+            | FetchError::BadUrl { url, .. }
+            | FetchError::Refused { url, .. }
+            | FetchError::TooSlow { url, .. }
+            | FetchError::Deadline { url, .. }
+            | FetchError::Redirect { url, .. } => url.clone(),
             FetchError::Io { path, .. } => path.display().to_string(),
         }
     }
@@ -108,6 +144,11 @@ pub(super) fn transport(url: &str, e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
         FetchError::Timeout {
             url: url.to_string(),
+        }
+    } else if e.is_redirect() {
+        FetchError::Redirect {
+            url: url.to_string(),
+            source: e,
         }
     } else if e.is_builder() {
         FetchError::BadUrl {

@@ -48,8 +48,31 @@ impl EntryGuard {
 
 /// A short, file-system safe name for a lock key.
 pub(crate) fn key_file_name(key: &str) -> String {
+    format!("{}.lock", key_stem(key))
+}
+
+fn key_stem(key: &str) -> String {
     let h = hex::encode(sha2::Sha256::digest(key.as_bytes()));
-    format!("{}.lock", &h[..40])
+    h[..40].to_string()
+}
+
+/// The name of the temporary file an entry is written to before it is renamed into place:
+/// `.<stem of its lock file>.partial`, so that housekeeping ([`super::gc`]) can tell whether
+/// the process writing it is still alive (it holds that lock) or was killed.
+pub(crate) fn partial_name(key: &str) -> String {
+    format!(".{}.partial", key_stem(key))
+}
+
+/// Whether `path` still names the open lock file `file`. Housekeeping removes lock files
+/// nobody holds (while holding them itself); a process that opened the file before the
+/// removal and then got the lock must open the path again, or two processes would each hold
+/// a lock on a different file.
+pub(crate) fn lock_file_is_current(path: &Path, file: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 impl EntryLocks {
@@ -73,17 +96,23 @@ impl EntryLocks {
                 path: locks_dir.to_path_buf(),
                 source: e,
             })?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
+        let open = || {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        };
+        let mut file = open().map_err(io)?;
         let mut wait = LOCK_POLL_MIN;
         let mut logged = false;
         loop {
             match FileExt::try_lock_exclusive(&file) {
-                Ok(true) => break,
+                Ok(true) if lock_file_is_current(&path, &file) => break,
+                Ok(true) => {
+                    // Removed by housekeeping while we waited: lock the file now there.
+                    file = open().map_err(io)?;
+                }
                 Ok(false) => {
                     if !logged {
                         tracing::debug!(lock = %path.display(), key, "waiting for another process holding the cache entry");

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::cache::{self, MetaRecord, NegativeRecord};
+use super::lock::partial_name;
 use super::transfer::{Fetched, Job};
-use super::{FetchError, Fetcher};
+use super::{FetchError, Fetcher, MAX_METADATA_FILE};
 use crate::vocab::{Checksum, Expected};
 
 impl Fetcher {
@@ -70,7 +71,7 @@ impl Fetcher {
         expected: &Expected,
     ) -> Result<PathBuf, FetchError> {
         let rewritten = self.rewrite(url);
-        self.fetch_metadata(&rewritten, bucket, expected, None, true)
+        self.fetch_metadata(&rewritten, bucket, expected, Some(MAX_METADATA_FILE), true)
             .await
     }
 
@@ -90,7 +91,8 @@ impl Fetcher {
         if let Some(e) = self.negative_hit(url) {
             return Err(e);
         }
-        let _guard = self.lock_entry(&format!("meta:{}", dest.display())).await?;
+        let key = meta_lock_key(bucket, &name[..32]);
+        let _guard = self.lock_entry(&key).await?;
 
         // Singleflight: a fetch of this entry completed while we waited for the lock.
         let done_after_we_asked = self
@@ -122,12 +124,13 @@ impl Fetcher {
                 .is_some();
                 if ok {
                     tracing::debug!(url, path = %dest.display(), "metadata answered from the cache");
+                    cache::touch(&dest);
                     return Ok(dest);
                 }
             }
         }
 
-        let tmp = dir.join(format!(".{}.partial", &name[..32]));
+        let tmp = dir.join(partial_name(&key));
         let urls = [url.to_string()];
         let conditional = record.as_ref().filter(|r| {
             expected.checksums.is_empty() && (r.etag.is_some() || r.last_modified.is_some())
@@ -141,6 +144,7 @@ impl Fetcher {
             validators: conditional,
             header_check: None,
             show_progress,
+            deadline: Instant::now() + self.opts.download_deadline,
         };
         match self.fetch_with_fallback(&job, &mut Vec::new()).await {
             Ok(Fetched::NotModified) => {
@@ -149,6 +153,7 @@ impl Fetcher {
                     .expect("304 only for conditional requests");
                 rec.fetched_at = cache::unix_now();
                 cache::write_json(&meta_path, &rec)?;
+                cache::touch(&dest);
                 tracing::debug!(url, "metadata revalidated (304)");
             }
             Ok(Fetched::Body(t)) => {
@@ -203,9 +208,11 @@ impl Fetcher {
         let dest = dir.join(&name);
         if self.verified_copy(&dest, expected).await {
             tracing::debug!(url, path = %dest.display(), "metadata answered by digest from the cache");
+            cache::touch(&dest);
             return Ok(dest);
         }
-        let _guard = self.lock_entry(&format!("digest:{name}")).await?;
+        let key = format!("digest:{name}");
+        let _guard = self.lock_entry(&key).await?;
         if self.verified_copy(&dest, expected).await {
             return Ok(dest);
         }
@@ -213,17 +220,18 @@ impl Fetcher {
         if let Some(e) = self.negative_hit(&url) {
             return Err(e);
         }
-        let tmp = dir.join(format!(".{name}.partial"));
+        let tmp = dir.join(partial_name(&key));
         let urls = [url.clone()];
         let job = Job {
             name: url.rsplit('/').next().unwrap_or(&url),
             urls: &urls,
             tmp: &tmp,
             expected,
-            limit: None,
+            limit: Some(MAX_METADATA_FILE),
             validators: None,
             header_check: None,
             show_progress: true,
+            deadline: Instant::now() + self.opts.download_deadline,
         };
         match self.fetch_with_fallback(&job, &mut Vec::new()).await {
             Ok(_) => {
@@ -251,6 +259,13 @@ impl Fetcher {
         .await
         .is_some()
     }
+}
+
+/// The lock key of the metadata body `metadata-v1/<bucket>/<name>`: relative to the cache
+/// directory, so every process (and housekeeping) names it alike however it spells the
+/// cache path.
+pub(crate) fn meta_lock_key(bucket: &str, name: &str) -> String {
+    format!("meta:{bucket}/{name}")
 }
 
 /// Where [`Fetcher::get_by_digest`] keeps files, under `metadata-v1/`.

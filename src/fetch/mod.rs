@@ -42,6 +42,7 @@ pub mod cache;
 pub mod client;
 mod download;
 mod error;
+pub mod gc;
 mod hash;
 pub mod lock;
 mod meta;
@@ -49,6 +50,7 @@ pub mod progress;
 mod request;
 pub mod retry;
 mod transfer;
+pub mod url;
 
 pub use cache::{GONE_TTL, NOT_FOUND_TTL};
 pub use client::PER_HOST_CONNECTIONS;
@@ -58,6 +60,7 @@ pub use lock::EntryGuard;
 pub use meta::BY_DIGEST;
 pub use progress::{Progress, ProgressHook, TransferProgress};
 pub use retry::RetryPolicy;
+pub use url::{resolve_reference, LocalRoots};
 
 /// Time to establish a TCP (+TLS) connection. Mirrors that cannot connect in 15 s are
 /// down for our purposes; the next mirror is tried.
@@ -65,6 +68,27 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest silence between two reads of a body. Per read, never per body: a 500 MB package
 /// on a slow link is fine as long as bytes keep coming.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Largest package downloaded, whether or not its metadata gave a size: reading stops at
+/// this many bytes. Kernel header packages are well under 200 MB (Fedora/RHEL kernel-devel
+/// 20–70 MB, Debian's linux-headers-*-common ~10 MB, RHEL kernel-rt-debug-devel ~80 MB); a
+/// larger body is a broken or hostile server, not a header package.
+pub const MAX_PACKAGE_SIZE: u64 = 256 << 20;
+/// Largest metadata file streamed to disk ([`Fetcher::get_file`], [`Fetcher::get_by_digest`])
+/// when nothing says its size: Fedora's largest compressed `primary.xml` is ~30 MB, bookworm's
+/// `Packages.xz` ~9 MB; 512 MiB stops an endless body long before the disk fills.
+pub const MAX_METADATA_FILE: u64 = 512 << 20;
+/// Minimum throughput (bytes per second) averaged over [`LOW_SPEED_TIME`], in the spirit of
+/// curl's `--speed-limit`/`--speed-time`: a transfer slower than this is given up on that
+/// mirror for this round. 10 KiB/s would take almost 6 hours for a 200 MB package; every
+/// working mirror is orders of magnitude faster, and a server dripping a byte every few
+/// seconds (which a per-read timeout never catches) is dropped within one window.
+pub const LOW_SPEED_LIMIT: u64 = 10 * 1024;
+/// The window [`LOW_SPEED_LIMIT`] is averaged over.
+pub const LOW_SPEED_TIME: Duration = Duration::from_secs(30);
+/// Longest time one package (or metadata file) may take, over every mirror, round, resume and
+/// backoff: a 256 MiB package at 256 KiB/s, a slow but working link, takes 17 minutes.
+/// Past it the fetch fails as timed out, however the servers behave.
+pub const DOWNLOAD_DEADLINE: Duration = Duration::from_secs(20 * 60);
 /// Largest body [`Fetcher::get_bytes`] keeps in memory (repomd.xml, InRelease, JSON pages).
 /// Larger metadata goes through [`Fetcher::get_file`].
 pub const MAX_IN_MEMORY_BODY: u64 = 64 * 1024 * 1024;
@@ -103,6 +127,18 @@ pub struct FetcherOptions {
     pub gone_ttl: Duration,
     /// Receives download progress (the CLI draws bars); `None`: nothing is reported.
     pub progress: Option<ProgressHook>,
+    /// See [`MAX_PACKAGE_SIZE`].
+    pub max_package_size: u64,
+    /// See [`LOW_SPEED_LIMIT`]; zero turns the rule off.
+    pub low_speed_limit: u64,
+    /// See [`LOW_SPEED_TIME`].
+    pub low_speed_time: Duration,
+    /// See [`DOWNLOAD_DEADLINE`].
+    pub download_deadline: Duration,
+    /// Directories `file:` URLs may be read from (see [`url`]): the operator's configured
+    /// `file://` locations. The targets of `file://` mirror rewrites are added by
+    /// [`Fetcher::new`].
+    pub local_roots: LocalRoots,
 }
 
 impl FetcherOptions {
@@ -119,6 +155,11 @@ impl FetcherOptions {
             not_found_ttl: NOT_FOUND_TTL,
             gone_ttl: GONE_TTL,
             progress: None,
+            max_package_size: MAX_PACKAGE_SIZE,
+            low_speed_limit: LOW_SPEED_LIMIT,
+            low_speed_time: LOW_SPEED_TIME,
+            download_deadline: DOWNLOAD_DEADLINE,
+            local_roots: LocalRoots::default(),
         }
     }
 }
@@ -143,17 +184,24 @@ pub struct Fetcher {
     /// Metadata bodies completed (fetched or revalidated) by this fetcher, and when: a caller
     /// that queued behind the fetch reuses its result instead of asking again.
     completed: Mutex<HashMap<PathBuf, Instant>>,
+    /// `opts.local_roots` plus the `file://` targets of the mirror rewrites.
+    local_roots: LocalRoots,
 }
 
 impl Fetcher {
     /// Builds the client with the documented defaults.
     pub fn new(opts: FetcherOptions) -> Result<Arc<Self>, FetchError> {
         let client = client::build(&opts)?;
+        let mut local_roots = opts.local_roots.clone();
+        local_roots.extend(LocalRoots::from_urls(
+            opts.mirrors.rules().iter().map(|r| r.to.as_str()),
+        ));
         Ok(Arc::new(Fetcher {
             client,
             hosts: client::HostLimits::new(opts.per_host_connections),
             locks: lock::EntryLocks::default(),
             completed: Mutex::new(HashMap::new()),
+            local_roots,
             opts,
         }))
     }
@@ -181,6 +229,34 @@ impl Fetcher {
             .await
     }
 
+    /// Whether `url` (already rewritten) may be fetched: `Ok(None)` for `http(s)`,
+    /// `Ok(Some(path))` for a `file:` URL below a configured local root, a refusal for
+    /// anything else (see [`url`]).
+    pub(crate) fn admit(&self, url: &str) -> Result<Option<PathBuf>, FetchError> {
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("http") | Some("https") => Ok(None),
+            Some("file") => self.local_roots.check(url).map(Some),
+            _ => Err(FetchError::Refused {
+                url: url.to_string(),
+                detail:
+                    "only http, https and (from the operator's configuration) file URLs are fetched"
+                        .into(),
+            }),
+        }
+    }
+
+    /// Housekeeping of this fetcher's cache directory (see [`gc`]), on a blocking thread.
+    pub async fn collect_garbage(&self, opts: gc::GcOptions) -> Result<gc::GcReport, FetchError> {
+        let dir = self.opts.cache_dir.clone();
+        tokio::task::spawn_blocking(move || gc::collect_garbage(&dir, &opts))
+            .await
+            .map_err(|e| FetchError::Io {
+                path: self.opts.cache_dir.clone(),
+                source: std::io::Error::other(format!("cache gc task failed: {e}")),
+            })?
+    }
+
     /// Re-checks a cached package: it still exists, has its size and its sha256.
     pub async fn verify_local(&self, local: &LocalPackage) -> bool {
         cache::verify_file_async(
@@ -192,15 +268,4 @@ impl Fetcher {
         .await
         .is_some()
     }
-}
-
-/// The local path of a `file://` URL.
-fn local_path(url: &str) -> Result<PathBuf, FetchError> {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| u.to_file_path().ok())
-        .ok_or_else(|| FetchError::BadUrl {
-            url: url.to_string(),
-            detail: "expected file:///absolute/path".into(),
-        })
 }

@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use super::error::{check_status, transport};
 use super::retry::parse_retry_after;
-use super::{client, local_path, FetchError, Fetcher, MAX_IN_MEMORY_BODY};
+use super::{client, FetchError, Fetcher, MAX_IN_MEMORY_BODY};
 use crate::vocab::{ErrorKind, Expected};
 
 /// The server's `Retry-After`, when it sent one we can read.
@@ -49,6 +49,17 @@ impl Fetcher {
             if err.kind() != ErrorKind::Transient || round >= policy.max_rounds.max(1) {
                 return Err(err);
             }
+            if let Some(ra) = retry_after.filter(|ra| *ra > policy.max_retry_after) {
+                // Asked to come back later than we are willing to wait: this server is
+                // skipped for this round; the next mirror or source is a better bet.
+                tracing::info!(
+                    url,
+                    retry_after_s = ra.as_secs(),
+                    cap_s = policy.max_retry_after.as_secs(),
+                    "Retry-After beyond the cap; not waiting"
+                );
+                return Err(err);
+            }
             let wait = policy.backoff(round, retry_after);
             tracing::info!(url, error = %err, wait_ms = wait.as_millis() as u64, "transient failure; retrying");
             tokio::time::sleep(wait).await;
@@ -63,8 +74,7 @@ impl Fetcher {
     /// it. A `404` is remembered for [`super::FetcherOptions::not_found_ttl`].
     pub async fn get_bytes(&self, url: &str) -> Result<Bytes, FetchError> {
         let url = self.rewrite(url);
-        if url.starts_with("file:") {
-            let path = local_path(&url)?;
+        if let Some(path) = self.admit(&url)? {
             let len = tokio::fs::metadata(&path)
                 .await
                 .map(|m| m.len())
@@ -104,8 +114,7 @@ impl Fetcher {
     /// are asked with a one-byte ranged `GET`. A `404` is remembered (negative cache).
     pub async fn probe(&self, url: &str) -> Result<Option<Option<u64>>, FetchError> {
         let url = self.rewrite(url);
-        if url.starts_with("file:") {
-            let path = local_path(&url)?;
+        if let Some(path) = self.admit(&url)? {
             return match tokio::fs::metadata(&path).await {
                 Ok(m) if m.is_file() => Ok(Some(Some(m.len()))),
                 Ok(_) => Ok(None),
@@ -181,6 +190,12 @@ impl Fetcher {
         body: Vec<u8>,
     ) -> Result<Bytes, FetchError> {
         let url = self.rewrite(url);
+        if self.admit(&url)?.is_some() {
+            return Err(FetchError::Refused {
+                url,
+                detail: "a POST goes to an http(s) service, not a local file".into(),
+            });
+        }
         let policy = self.opts.retry;
         let mut round = 1;
         loop {
@@ -196,16 +211,10 @@ impl Fetcher {
                     |s| s.is_success(),
                 )
                 .await?;
-            match resp.bytes().await {
-                Ok(b) if b.len() as u64 > MAX_IN_MEMORY_BODY => {
-                    return Err(FetchError::TooLarge {
-                        url,
-                        limit: MAX_IN_MEMORY_BODY,
-                    })
-                }
+            match self.read_capped(&url, resp).await {
                 Ok(b) => return Ok(b),
-                Err(e) => {
-                    let err = transport(&url, e);
+                Err(err) if err.kind() != ErrorKind::Transient => return Err(err),
+                Err(err) => {
                     if round >= policy.max_rounds.max(1) {
                         return Err(err);
                     }
@@ -213,6 +222,36 @@ impl Fetcher {
                     round += 1;
                 }
             }
+        }
+    }
+}
+
+impl Fetcher {
+    /// Reads a response body into memory, stopping at [`MAX_IN_MEMORY_BODY`] and at the
+    /// download deadline.
+    async fn read_capped(&self, url: &str, resp: reqwest::Response) -> Result<Bytes, FetchError> {
+        use futures_util::StreamExt;
+        let deadline = tokio::time::Instant::now() + self.opts.download_deadline;
+        let mut stream = resp.bytes_stream();
+        let mut body = Vec::new();
+        loop {
+            let next = tokio::time::timeout_at(deadline, stream.next())
+                .await
+                .map_err(|_| FetchError::Deadline {
+                    url: url.to_string(),
+                    secs: self.opts.download_deadline.as_secs(),
+                })?;
+            let Some(chunk) = next else {
+                return Ok(Bytes::from(body));
+            };
+            let chunk = chunk.map_err(|e| transport(url, e))?;
+            if (body.len() + chunk.len()) as u64 > MAX_IN_MEMORY_BODY {
+                return Err(FetchError::TooLarge {
+                    url: url.to_string(),
+                    limit: MAX_IN_MEMORY_BODY,
+                });
+            }
+            body.extend_from_slice(&chunk);
         }
     }
 }

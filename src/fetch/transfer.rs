@@ -3,14 +3,14 @@
 
 use futures_util::StreamExt;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use super::cache::MetaRecord;
 use super::error::{check_status, most_telling, transport};
 use super::progress::{self, TransferProgress};
 use super::request::retry_after;
-use super::{local_path, FetchError, Fetcher, Hashers, MirrorFailure, WRITE_BUFFER};
+use super::{FetchError, Fetcher, Hashers, MirrorFailure, WRITE_BUFFER};
 use crate::vocab::{error_chain, ErrorKind, Expected, PackageRef};
 
 /// What a transfer produced.
@@ -57,6 +57,69 @@ pub(super) struct Job<'a> {
     /// Open the package and check its own header after the digests matched.
     pub(super) header_check: Option<&'a PackageRef>,
     pub(super) show_progress: bool,
+    /// When the whole fetch (every URL, round, resume and backoff) must be done.
+    pub(super) deadline: Instant,
+}
+
+/// The minimum-throughput rule (curl's `--speed-limit`/`--speed-time`): fewer than
+/// `limit` bytes per second on average over a window of `window` ends the transfer. The
+/// per-read timeout alone never catches a server that sends a byte just before it expires.
+struct Pace {
+    limit: u64,
+    window: Duration,
+    start: Instant,
+    bytes: u64,
+}
+
+impl Pace {
+    fn new(limit: u64, window: Duration) -> Self {
+        Pace {
+            limit,
+            window,
+            start: Instant::now(),
+            bytes: 0,
+        }
+    }
+
+    /// When the current window ends (`None`: the rule is off).
+    fn window_end(&self) -> Option<Instant> {
+        (self.limit > 0 && !self.window.is_zero()).then(|| self.start + self.window)
+    }
+
+    fn add(&mut self, n: usize) {
+        self.bytes += n as u64;
+    }
+
+    /// At the end of a window: too slow is an error, else a new window starts.
+    fn check(&mut self, url: &str) -> Result<(), FetchError> {
+        let Some(end) = self.window_end() else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        if now < end {
+            return Ok(());
+        }
+        let secs = now.duration_since(self.start).as_secs_f64();
+        if (self.bytes as f64) < self.limit as f64 * secs {
+            return Err(FetchError::TooSlow {
+                url: url.to_string(),
+                bytes: self.bytes,
+                secs: secs.round() as u64,
+                limit: self.limit,
+            });
+        }
+        self.start = now;
+        self.bytes = 0;
+        Ok(())
+    }
+}
+
+fn deadline_error(job: &Job<'_>, url: &str, fetcher: &Fetcher) -> FetchError {
+    let _ = job;
+    FetchError::Deadline {
+        url: url.to_string(),
+        secs: fetcher.opts.download_deadline.as_secs(),
+    }
 }
 
 impl Fetcher {
@@ -91,12 +154,22 @@ impl Fetcher {
         let mut excluded = vec![false; job.urls.len()];
         let mut errors: Vec<FetchError> = Vec::new();
         let mut first_try = true;
-        for round in 1..=policy.max_rounds.max(1) {
+        'rounds: for round in 1..=policy.max_rounds.max(1) {
             let mut transient = false;
             let mut retry_after: Option<Duration> = None;
             for (i, url) in job.urls.iter().enumerate() {
                 if excluded[i] {
                     continue;
+                }
+                if Instant::now() >= job.deadline {
+                    let e = deadline_error(job, url, self);
+                    failures.push(MirrorFailure {
+                        url: url.clone(),
+                        kind: e.kind(),
+                        detail: error_chain(&e),
+                    });
+                    errors.push(e);
+                    break 'rounds;
                 }
                 if !first_try {
                     progress.restart(url, job.expected.size);
@@ -116,13 +189,31 @@ impl Fetcher {
                     }
                     Err(f) => {
                         let _ = std::fs::remove_file(job.tmp);
-                        if f.error.kind() == ErrorKind::Transient {
+                        let mut detail = error_chain(&f.error);
+                        let too_long = f.retry_after.filter(|ra| *ra > policy.max_retry_after);
+                        if let Some(ra) = too_long {
+                            // Asked to come back later than we wait: skipped, not slept on.
+                            excluded[i] = true;
+                            detail.push_str(&format!(
+                                " (Retry-After {} s is beyond the {} s cap: this server is skipped)",
+                                ra.as_secs(),
+                                policy.max_retry_after.as_secs()
+                            ));
+                        } else if f.error.kind() == ErrorKind::Transient {
                             transient = true;
                             retry_after = retry_after.max(f.retry_after);
                         } else {
                             excluded[i] = true;
                         }
-                        let detail = error_chain(&f.error);
+                        if matches!(f.error, FetchError::Deadline { .. }) {
+                            failures.push(MirrorFailure {
+                                url: url.clone(),
+                                kind: f.error.kind(),
+                                detail,
+                            });
+                            errors.push(f.error);
+                            break 'rounds;
+                        }
                         tracing::warn!(url, round, error = %detail, "fetch attempt failed");
                         failures.push(MirrorFailure {
                             url: url.clone(),
@@ -133,10 +224,11 @@ impl Fetcher {
                     }
                 }
             }
-            if !transient || round >= policy.max_rounds.max(1) {
+            if !transient || round >= policy.max_rounds.max(1) || excluded.iter().all(|x| *x) {
                 break;
             }
-            let wait = policy.backoff(round, retry_after);
+            let left = job.deadline.saturating_duration_since(Instant::now());
+            let wait = policy.backoff(round, retry_after).min(left);
             tracing::info!(
                 name = job.name,
                 round,
@@ -179,9 +271,10 @@ impl Fetcher {
         progress: &mut dyn TransferProgress,
     ) -> Result<Fetched, Failure> {
         use reqwest::header;
-        if url.starts_with("file:") {
-            return self.copy_local(job, url, progress).await;
+        if let Some(path) = self.admit(url)? {
+            return self.copy_local(job, url, &path, progress).await;
         }
+        let mut pace = Pace::new(self.opts.low_speed_limit, self.opts.low_speed_time);
         let io = |e| FetchError::Io {
             path: job.tmp.to_path_buf(),
             source: e,
@@ -214,7 +307,11 @@ impl Fetcher {
                     req = req.header(header::IF_MODIFIED_SINCE, lm);
                 }
             }
-            let resp = match req.send().await {
+            let sent = tokio::time::timeout_at(job.deadline.into(), req.send()).await;
+            let Ok(sent) = sent else {
+                return Err(deadline_error(job, url, self).into());
+            };
+            let resp = match sent {
                 Ok(r) => r,
                 Err(e) => {
                     let err = transport(url, e);
@@ -308,7 +405,23 @@ impl Fetcher {
                 }
             }
             let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
+            loop {
+                let wake = pace
+                    .window_end()
+                    .map_or(job.deadline, |w| w.min(job.deadline));
+                let next = match tokio::time::timeout_at(wake.into(), stream.next()).await {
+                    Ok(next) => next,
+                    Err(_) if Instant::now() >= job.deadline => {
+                        return Err(deadline_error(job, url, self).into())
+                    }
+                    Err(_) => {
+                        pace.check(url)?;
+                        continue;
+                    }
+                };
+                let Some(chunk) = next else {
+                    break;
+                };
                 let chunk = match chunk {
                     Ok(c) => c,
                     Err(e) => {
@@ -331,6 +444,8 @@ impl Fetcher {
                 hashers.update(&chunk);
                 file.write_all(&chunk).await.map_err(io)?;
                 progress.advance(chunk.len() as u64);
+                pace.add(chunk.len());
+                pace.check(url)?;
             }
             break;
         }
@@ -356,10 +471,11 @@ impl Fetcher {
         &self,
         job: &Job<'_>,
         url: &str,
+        src: &Path,
         progress: &mut dyn TransferProgress,
     ) -> Result<Fetched, Failure> {
         use tokio::io::AsyncReadExt;
-        let src = local_path(url)?;
+        let src = src.to_path_buf();
         let mut input = match tokio::fs::File::open(&src).await {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -11,6 +11,10 @@ use crate::vocab::{ErrorKind, PackageFormat, PackageRef};
 
 pub mod deb;
 pub mod rpm;
+pub mod rpm_header;
+pub mod signature;
+
+pub use signature::{printable, read_keyring};
 
 /// What is wrong with a package file.
 #[derive(Debug, thiserror::Error)]
@@ -72,4 +76,30 @@ pub fn verify_header(path: &Path, pkg: &PackageRef) -> Result<(), PackageError> 
         // names the file, and the kernel release of the tree inside is checked on unpack.
         PackageFormat::FlatcarImage => Ok(()),
     }
+}
+
+/// Everything a downloaded package must prove before it is used, whatever its metadata
+/// already proved: its own header names the package that was located ([`verify_header`]),
+/// and an RPM carries the signature `trust` asks for ([`signature::check`]). A digest in the
+/// index only says the bytes are the ones the index named; an index naming a real
+/// `kernel-devel-6.8.8` as `6.8.9` is caught here.
+pub fn check_located(
+    path: &Path,
+    pkg: &PackageRef,
+    trust: &signature::PackageTrust,
+) -> Result<signature::Verdict, PackageError> {
+    verify_header(path, pkg)?;
+    if pkg.format != PackageFormat::Rpm {
+        return Ok(signature::Verdict::NotChecked);
+    }
+    signature::check(path, trust).map_err(|e| match e {
+        signature::SignatureError::Io { path, source } => PackageError::Io { path, source },
+        other => {
+            // The error names the file; the package error names it once already.
+            let msg = other.to_string();
+            let prefix = format!("{}: ", path.display());
+            let msg = msg.strip_prefix(&prefix).unwrap_or(&msg);
+            integrity(path, format!("signature check failed: {msg}"))
+        }
+    })
 }

@@ -3,24 +3,34 @@
 //! package that was located (`kernel-devel` `6.8.9-300.fc40` `x86_64`) and that the signature
 //! header's digests over the main header verify.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 
-use super::{integrity, io_err, malformed, PackageError};
+use super::signature::printable;
+use super::{integrity, malformed, PackageError};
 use crate::vocab::PackageRef;
 
-/// Reads lead + signature + main header.
+/// Reads lead + signature + main header, checked by [`super::rpm_header`] before the `rpm`
+/// crate parses them.
 pub fn open_metadata(path: &Path) -> Result<rpm::PackageMetadata, PackageError> {
-    let f = File::open(path).map_err(io_err(path))?;
-    rpm::PackageMetadata::parse(&mut BufReader::new(f))
-        .map_err(|e| malformed(path, format!("not a readable RPM header: {e}")))
+    match super::rpm_header::read_metadata(path) {
+        Ok((meta, _)) => Ok(meta),
+        Err(super::rpm_header::HeaderError::Io { path, source }) => {
+            Err(PackageError::Io { path, source })
+        }
+        Err(super::rpm_header::HeaderError::Malformed { path: p, detail }) => {
+            Err(malformed(&p, detail))
+        }
+    }
 }
 
 /// Header digests (signature header's SHA-256/SHA-1 over the main header) must verify.
 pub fn check_header_digests(path: &Path, meta: &rpm::PackageMetadata) -> Result<(), PackageError> {
-    meta.verify_digests()
-        .map_err(|e| integrity(path, format!("header digest check failed: {e}")))
+    meta.verify_digests().map_err(|e| {
+        integrity(
+            path,
+            format!("header digest check failed: {}", printable(&e.to_string())),
+        )
+    })
 }
 
 /// The payload digest the header promises (`PAYLOADDIGEST`, tag 5092; SHA-256 unless
@@ -47,14 +57,19 @@ pub fn payload_sha256(meta: &rpm::PackageMetadata) -> Option<String> {
                 .ok()
                 .map(str::to_ascii_lowercase)
         })
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `RPM: name/EVR/arch` of the header must equal the package's, and its digests verify.
 pub fn verify_header(path: &Path, pkg: &PackageRef) -> Result<(), PackageError> {
     let meta = open_metadata(path)?;
     let field = |r: Result<&str, rpm::Error>, what: &str| {
-        r.map(str::to_string)
-            .map_err(|e| malformed(path, format!("header has no {what}: {e}")))
+        r.map(str::to_string).map_err(|e| {
+            malformed(
+                path,
+                format!("header has no {what}: {}", printable(&e.to_string())),
+            )
+        })
     };
     let name = field(meta.get_name(), "name")?;
     let version = field(meta.get_version(), "version")?;
@@ -70,7 +85,9 @@ pub fn verify_header(path: &Path, pkg: &PackageRef) -> Result<(), PackageError> 
         Some((e, vr)) => (Some(e.parse::<u32>().unwrap_or(u32::MAX)), vr),
         None => (None, pkg.version.as_str()),
     };
-    let got_vr = format!("{version}-{release}");
+    // Printable: the header is the package's own, i.e. the mirror's, text.
+    let got_vr = printable(&format!("{version}-{release}"));
+    let (name, arch) = (printable(&name), printable(&arch));
     let mut diffs = Vec::new();
     if name != pkg.name {
         diffs.push(format!("name `{name}`, expected `{}`", pkg.name));

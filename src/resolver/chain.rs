@@ -5,10 +5,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{after_error, Attempt, Error, Flow, Outcome, Resolution, Resolver};
+use crate::catalog::SourceSpec;
+use crate::config::ConfigError;
 use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
+use crate::metadata::openpgp::Keyring;
+use crate::package::signature::{self, PackageTrust, SignaturePolicy, Verdict};
 use crate::source::{Context, HeaderSource, SourceError};
-use crate::vocab::{error_chain, ErrorKind, LocalPackage, PackageRef, PackageSet};
+use crate::vocab::{error_chain, ErrorKind, LocalPackage, PackageRef, PackageSet, SourceKind};
+
+/// A source of the chain and the spec it was built from.
+type ChainLink = (Arc<dyn HeaderSource>, Option<SourceSpec>);
 
 impl Resolver {
     pub(super) async fn run_locate(
@@ -29,7 +36,7 @@ impl Resolver {
         id: &KernelIdentity,
         download: bool,
     ) -> Result<(Resolution, Vec<LocalPackage>), Error> {
-        let chain = self.chain(&Self::target(id))?;
+        let chain = self.chain_with_specs(&Self::target(id))?;
         let cx = self.context();
         let mut resolution = Resolution {
             identity: id.clone(),
@@ -46,7 +53,8 @@ impl Resolver {
                     .into(),
             );
         }
-        for source in &chain {
+        let mut signatures_off_noted = false;
+        for (source, spec) in &chain {
             let started = Instant::now();
             let (result, took) = self.run_locate(&cx, source, id).await;
             let elapsed_ms = took.unwrap_or_else(|| started.elapsed()).as_millis() as u64;
@@ -77,7 +85,31 @@ impl Resolver {
                 )),
                 (Ok(Some(set)), _) => {
                     if download {
-                        let (downloaded, failed_urls) = self.download_all(&set.packages).await;
+                        let trust = match self.package_trust(spec.as_ref(), source.kind(), id) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                let kind = e.kind();
+                                let (outcome, _) = after_error(kind);
+                                resolution.attempts.push(attempt(
+                                    outcome,
+                                    error_chain(&e),
+                                    Some(kind),
+                                ));
+                                continue;
+                            }
+                        };
+                        if trust.policy == SignaturePolicy::Off && !signatures_off_noted {
+                            signatures_off_noted = true;
+                            tracing::warn!(source = %source.id(), why = %trust.keys_from, "RPM package signatures are not checked");
+                            resolution.notes.push(format!(
+                                "{}: RPM package signatures not checked ({})",
+                                source.id(),
+                                trust.keys_from
+                            ));
+                        }
+                        let (downloaded, failed_urls, verdicts) =
+                            self.download_all(&set.packages, &trust).await;
+                        resolution.notes.extend(verdicts);
                         match downloaded {
                             Ok(local) => {
                                 let mut detail = summarize(&set);
@@ -115,6 +147,9 @@ impl Resolver {
                                     elapsed_ms,
                                     ..attempt(outcome, detail, Some(kind))
                                 });
+                                // What was located stays in the record: a failure document
+                                // says which packages were tried.
+                                resolution.packages = set.packages.clone();
                                 if flow == Flow::Stop {
                                     break;
                                 }
@@ -142,18 +177,114 @@ impl Resolver {
         Err(exhausted(id, resolution))
     }
 
-    /// Downloads every package concurrently. URLs that failed on the way (even when
-    /// another mirror then delivered) are returned as notes for the resolution.
+    /// The chain with the spec each source was built from (`None` for sources added with
+    /// [`super::ResolverBuilder::add_source`]).
+    fn chain_with_specs(
+        &self,
+        target: &crate::catalog::ChainTarget,
+    ) -> Result<Vec<ChainLink>, Error> {
+        let mut out: Vec<ChainLink> = self
+            .extra_sources
+            .iter()
+            .map(|s| (s.clone(), None))
+            .collect();
+        for spec in self.chain_specs(target)? {
+            out.push((crate::source::build(&spec)?, Some(spec)));
+        }
+        Ok(out)
+    }
+
+    /// The signature policy and keys a source's RPM packages are checked with: the source's
+    /// `verify_package_signatures`, else the config's, else strict (`"if-signed"` for Koji,
+    /// whose package tree holds unsigned build outputs); `verify_signatures = false` turns it
+    /// off. Keys: the source's `keyring`, else the embedded release keys of the identity's
+    /// distro and version; plus the config's `keyrings`.
+    pub(super) fn package_trust(
+        &self,
+        spec: Option<&SourceSpec>,
+        kind: SourceKind,
+        id: &KernelIdentity,
+    ) -> Result<PackageTrust, Error> {
+        let configured = spec
+            .and_then(|s| s.config.verify_package_signatures)
+            .or(self.config.verify_package_signatures)
+            .map(|p| p.policy());
+        let off = |why: String| PackageTrust {
+            policy: SignaturePolicy::Off,
+            keyring: Keyring::new(),
+            keys_from: why,
+        };
+        if self.config.verify_signatures == Some(false) {
+            return Ok(off("verify_signatures = false".into()));
+        }
+        let policy = match configured {
+            Some(p) => p,
+            // A distro whose keys are not embedded cannot be held to a signature by default:
+            // said on every resolution instead.
+            None if !signature::has_embedded_keys(id.distro())
+                && spec.and_then(|s| s.config.keyring.as_ref()).is_none()
+                && self.config.keyrings.is_empty() =>
+            {
+                return Ok(off(format!(
+                    "no {} package-signing key is embedded; give `keyring` or `keyrings` and verify_package_signatures = true to check them",
+                    id.distro().as_str()
+                )))
+            }
+            None => match kind {
+                SourceKind::Koji => SignaturePolicy::IfSigned,
+                _ => SignaturePolicy::Required,
+            },
+        };
+        if policy == SignaturePolicy::Off {
+            return Ok(off("verify_package_signatures = false".into()));
+        }
+        let bad = |message: String| {
+            Error::Config(ConfigError::Invalid {
+                key: "keyring".into(),
+                message,
+            })
+        };
+        let (mut keyring, mut keys_from) = match spec.and_then(|s| s.config.keyring.as_ref()) {
+            Some(p) => (
+                signature::read_keyring(p).map_err(bad)?,
+                format!("keyring {}", p.display()),
+            ),
+            None => signature::embedded_keys(id.distro(), id.distro_version()),
+        };
+        for p in &self.config.keyrings {
+            keyring.extend(signature::read_keyring(p).map_err(bad)?);
+            keys_from.push_str(&format!(" or keyring {}", p.display()));
+        }
+        Ok(PackageTrust {
+            policy,
+            keyring,
+            keys_from,
+        })
+    }
+
+    /// Downloads every package concurrently, then checks what each one says of itself
+    /// ([`crate::package::check_located`]: its own header names what was located, and an
+    /// RPM's signature). URLs that failed on the way (even when another mirror then
+    /// delivered) and packages accepted unsigned are returned as notes.
     async fn download_all(
         &self,
         packages: &[PackageRef],
-    ) -> (Result<Vec<LocalPackage>, FetchError>, Vec<String>) {
+        trust: &PackageTrust,
+    ) -> (
+        Result<Vec<LocalPackage>, FetchError>,
+        Vec<String>,
+        Vec<String>,
+    ) {
         let futs = packages.iter().map(|p| async move {
             let mut failures = Vec::new();
-            let r = self.fetcher.download_noting(p, &mut failures).await;
+            let r = match self.fetcher.download_noting(p, &mut failures).await {
+                Ok(lp) => check_downloaded(lp, trust.clone()).await,
+                Err(e) => Err(e),
+            };
             (r, failures)
         });
         let mut notes = Vec::new();
+        let mut verdicts = Vec::new();
         let mut out = Vec::new();
         let mut first_err = None;
         for (r, failures) in futures_util::future::join_all(futs).await {
@@ -161,16 +292,61 @@ impl Resolver {
                 notes.push(format!("{} ({}): {}", f.url, f.kind, f.detail));
             }
             match r {
-                Ok(lp) => out.push(lp),
+                Ok((lp, Verdict::Unsigned)) => {
+                    verdicts.push(format!(
+                        "{} is not signed; accepted (verify_package_signatures = \"if-signed\")",
+                        lp.package.filename()
+                    ));
+                    out.push(lp);
+                }
+                Ok((lp, _)) => out.push(lp),
                 Err(e) => {
                     first_err.get_or_insert(e);
                 }
             }
         }
         match first_err {
-            Some(e) => (Err(e), notes),
-            None => (Ok(out), notes),
+            Some(e) => (Err(e), notes, verdicts),
+            None => (Ok(out), notes, verdicts),
         }
+    }
+}
+
+/// [`crate::package::check_located`] on a blocking thread, as a fetch integrity failure
+/// naming the package when it fails.
+async fn check_downloaded(
+    lp: LocalPackage,
+    trust: PackageTrust,
+) -> Result<(LocalPackage, Verdict), FetchError> {
+    let (path, pkg) = (lp.path.clone(), lp.package.clone());
+    let verdict =
+        tokio::task::spawn_blocking(move || crate::package::check_located(&path, &pkg, &trust))
+            .await
+            .map_err(|e| FetchError::Io {
+                path: lp.path.clone(),
+                source: std::io::Error::other(format!("package check task failed: {e}")),
+            })?;
+    match verdict {
+        Ok(v) => Ok((lp, v)),
+        Err(crate::package::PackageError::Io { path, source }) => {
+            Err(FetchError::Io { path, source })
+        }
+        Err(e) => Err(FetchError::Integrity {
+            url: lp.url.clone(),
+            what: "package".into(),
+            expected: format!(
+                "{} {} {}{}",
+                lp.package.name,
+                lp.package.version,
+                lp.package.arch,
+                if lp.package.format == crate::vocab::PackageFormat::Rpm {
+                    ", signed as verify_package_signatures asks"
+                } else {
+                    ""
+                }
+            ),
+            actual: error_chain(&e),
+        }),
     }
 }
 

@@ -84,13 +84,23 @@ pub fn success(
     doc
 }
 
-/// The document of a failure: its kind and message, and what the chain tried when it ran.
-pub fn failure(kind: ErrorKind, message: &str, resolution: Option<&Resolution>) -> Value {
+/// The document of a failure: its kind and message, and, when a resolution ran, what it
+/// tried: every attempt, the packages located (with their local paths when they were
+/// downloaded, as when the failure came after them: unpack, tree check) and the winning
+/// source if there was one.
+pub fn failure(
+    kind: ErrorKind,
+    message: &str,
+    resolution: Option<&Resolution>,
+    local: &[LocalPackage],
+    rewrite: &dyn Fn(&str) -> String,
+) -> Value {
     let mut doc = json!({ "error": { "kind": kind.as_str(), "message": message } });
     if let Some(r) = resolution {
         doc["identity"] = identity_json(&r.identity);
-        doc["source"] = Value::Null;
-        doc["packages"] = json!([]);
+        doc["source"] = json!(r.source);
+        doc["packages"] = json!(packages_json(r, local, rewrite));
+        doc["requirements"] = json!(r.requirements);
         doc["attempts"] = serde_json::to_value(&r.attempts).unwrap_or(Value::Null);
         doc["notes"] = json!(r.notes);
     }

@@ -91,33 +91,11 @@ pub struct ResolvedHeaders {
 
 impl ResolvedHeaders {
     /// Unpacks every package into `dest` and relocates the tree so it builds where it lies.
-    ///
-    /// For Flatcar the tree's kernel release (`UTS_RELEASE`) must be the identity's: a signed
-    /// DIGESTS names file names only, so an image of another OS release served in this
-    /// release's directory is caught here (an integrity failure; the tree is removed). Other
-    /// families' packages name their kernel in signed metadata and their own headers.
+    /// The tree's own kernel release must be the identity's (an integrity failure
+    /// otherwise), and `dest` must not exist or be an empty directory.
     pub async fn unpack(&self, dest: impl AsRef<Path>) -> Result<HeadersTree, Error> {
-        let tree = crate::unpack::unpack_all(&self.packages, dest.as_ref()).await?;
-        let identity = &self.resolution.identity;
-        let want = identity.release();
-        match tree.release.as_deref() {
-            found if identity.flatcar().is_some() && found != Some(want) => {
-                let found = found.unwrap_or("(none named: no include/generated/utsrelease.h)");
-                let _ = std::fs::remove_dir_all(&tree.root);
-                Err(crate::unpack::UnpackError::Integrity {
-                    package: self
-                        .packages
-                        .first()
-                        .map(|p| p.package.filename())
-                        .unwrap_or_default(),
-                    detail: format!(
-                        "the unpacked tree is for kernel {found}, not the identity's {want}"
-                    ),
-                }
-                .into())
-            }
-            _ => Ok(tree),
-        }
+        let release = self.resolution.identity.release();
+        Ok(crate::unpack::unpack_all(&self.packages, dest.as_ref(), Some(release)).await?)
     }
 }
 
@@ -242,6 +220,33 @@ impl ResolverBuilder {
         if let Some(n) = self.config.per_host_connections {
             opts.per_host_connections = n;
         }
+        let c = &self.config;
+        if let Some(n) = c.max_package_size {
+            opts.max_package_size = n;
+        }
+        if let Some(n) = c.low_speed_limit {
+            opts.low_speed_limit = n;
+        }
+        if let Some(n) = c.low_speed_time_secs {
+            opts.low_speed_time = Duration::from_secs(n);
+        }
+        if let Some(n) = c.download_deadline_secs {
+            opts.download_deadline = Duration::from_secs(n);
+        }
+        // Only the operator's configuration may name local files: its file:// locations.
+        let configured: Vec<&str> = c
+            .source
+            .iter()
+            .flat_map(|s| {
+                [&s.base_url, &s.mirrorlist, &s.hub_url, &s.top_url]
+                    .into_iter()
+                    .flatten()
+                    .chain(s.templates.iter().flatten())
+                    .map(String::as_str)
+            })
+            .collect();
+        opts.local_roots
+            .extend(crate::fetch::LocalRoots::from_urls(configured));
         if let Some(p) = self.progress {
             opts.progress = Some(p);
         }

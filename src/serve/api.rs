@@ -96,6 +96,8 @@ impl IntoResponse for Failure {
             self.kind,
             &self.message,
             self.resolution.as_deref(),
+            &[],
+            &|u| u.to_string(),
         );
         if let Some(f) = self.field {
             doc["error"]["field"] = json!(f);

@@ -24,6 +24,7 @@ pub mod flatcar;
 pub mod koji;
 pub mod launchpad;
 pub mod url_template;
+mod warm_index;
 
 /// A source fault. `Ok(None)` from [`HeaderSource::locate`] is "not here"; these are "broken".
 #[derive(Debug, thiserror::Error)]

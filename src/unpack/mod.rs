@@ -105,22 +105,66 @@ pub struct HeadersTree {
     pub bytes: u64,
 }
 
-/// Unpacks `packages` into `dest` (created; must not exist or be empty).
+/// What `--unpack DIR` promises about `DIR`.
+pub const DESTINATION_CONTRACT: &str =
+    "the unpack destination must not exist or be an empty directory";
+
+/// Checks that `dest` can receive a tree: it does not exist, or is an empty directory (not
+/// a symbolic link, not a file). Callers check before downloading anything; the unpack
+/// checks again, and a destination filled meanwhile is refused the same way.
+pub fn check_destination(dest: &Path) -> Result<(), UnpackError> {
+    let refuse = |what: &str| UnpackError::Destination {
+        path: dest.to_path_buf(),
+        detail: format!("{DESTINATION_CONTRACT}, and it {what}"),
+    };
+    let meta = match std::fs::symlink_metadata(dest) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(UnpackError::Io {
+                path: dest.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if meta.file_type().is_symlink() {
+        return Err(refuse("is a symbolic link"));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("is a file"));
+    }
+    let mut rd = std::fs::read_dir(dest).map_err(|source| UnpackError::Io {
+        path: dest.to_path_buf(),
+        source,
+    })?;
+    if rd.next().is_some() {
+        return Err(refuse("is a directory that is not empty"));
+    }
+    Ok(())
+}
+
+/// Unpacks `packages` into `dest` (created; must not exist or be empty). With
+/// `expected_release`, the tree's own kernel release (`UTS_RELEASE` of
+/// `include/generated/utsrelease.h`) must be that release.
 pub async fn unpack_all(
     packages: &[LocalPackage],
     dest: &std::path::Path,
+    expected_release: Option<&str>,
 ) -> Result<HeadersTree, UnpackError> {
     let files: Vec<(PathBuf, PackageFormat)> = packages
         .iter()
         .map(|p| (p.path.clone(), p.package.format))
         .collect();
     let dest = dest.to_path_buf();
-    tokio::task::spawn_blocking(move || unpack_files(&files, &dest, UnpackLimits::default()))
-        .await
-        .map_err(|e| UnpackError::Io {
-            path: PathBuf::new(),
-            source: std::io::Error::other(format!("unpack task failed: {e}")),
-        })?
+    let release = expected_release.map(str::to_string);
+    tokio::task::spawn_blocking(move || {
+        unpack_checked(&files, &dest, UnpackLimits::default(), release.as_deref())
+    })
+    .await
+    .map_err(|e| UnpackError::Io {
+        path: PathBuf::new(),
+        source: std::io::Error::other(format!("unpack task failed: {e}")),
+    })?
 }
 
 /// The blocking core of [`unpack_all`]: unpacks package files (format given, or told by the
@@ -129,6 +173,16 @@ pub fn unpack_files(
     packages: &[(PathBuf, PackageFormat)],
     dest: &Path,
     limits: UnpackLimits,
+) -> Result<HeadersTree, UnpackError> {
+    unpack_checked(packages, dest, limits, None)
+}
+
+/// [`unpack_files`], also requiring the tree's kernel release to be `expected_release`.
+pub fn unpack_checked(
+    packages: &[(PathBuf, PackageFormat)],
+    dest: &Path,
+    limits: UnpackLimits,
+    expected_release: Option<&str>,
 ) -> Result<HeadersTree, UnpackError> {
     let dest_err = |detail: String| UnpackError::Destination {
         path: dest.to_path_buf(),
@@ -146,20 +200,7 @@ pub fn unpack_files(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    match std::fs::read_dir(dest) {
-        Ok(mut rd) => {
-            if rd.next().is_some() {
-                return Err(dest_err("destination exists and is not empty".into()));
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(UnpackError::Io {
-                path: dest.to_path_buf(),
-                source: e,
-            })
-        }
-    }
+    check_destination(dest)?;
     std::fs::create_dir_all(&parent).map_err(|source| UnpackError::Io {
         path: parent.clone(),
         source,
@@ -174,7 +215,55 @@ pub fn unpack_files(
             source,
         })?;
     let root = tmp.path();
+    // Errors name the destination, never the temporary directory removed on the way out.
+    let facts =
+        build_tree(packages, root, limits, expected_release).map_err(|e| relabel(e, root, dest))?;
+    let (facts, entries, bytes) = facts;
 
+    // The temporary directory was created 0700; the tree is for whoever builds against it.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).map_err(
+            |source| UnpackError::Io {
+                path: root.to_path_buf(),
+                source,
+            },
+        )?;
+    }
+    // Complete: move into place. `rename` replaces an empty directory atomically; a
+    // destination another process filled (or replaced by a file or link) meanwhile is refused
+    // as it would have been at the start.
+    let kept = tmp.keep();
+    if let Err(source) = std::fs::rename(&kept, dest) {
+        let _ = std::fs::remove_dir_all(&kept);
+        return Err(match check_destination(dest) {
+            Err(e @ UnpackError::Destination { .. }) => e,
+            _ => UnpackError::Io {
+                path: dest.to_path_buf(),
+                source,
+            },
+        });
+    }
+    // Absolute, so `make -C <build_dir>` works from any directory.
+    let root = std::path::absolute(dest).unwrap_or_else(|_| dest.to_path_buf());
+    Ok(HeadersTree {
+        build_dir: root.join(facts.build_dir),
+        root,
+        compiler: facts.compiler,
+        release: facts.release,
+        entries,
+        bytes,
+    })
+}
+
+/// Writes every package into `root`, relocates and inspects the tree, and holds its release
+/// to `expected_release`. Returns the facts, entries and bytes.
+fn build_tree(
+    packages: &[(PathBuf, PackageFormat)],
+    root: &Path,
+    limits: UnpackLimits,
+    expected_release: Option<&str>,
+) -> Result<(tree::TreeFacts, u64, u64), UnpackError> {
     let mut w = writer::Writer::new(root, limits);
     for (path, format) in packages {
         w.begin_package(&path.display().to_string());
@@ -188,36 +277,51 @@ pub fn unpack_files(
     let (entries, bytes) = w.finish()?;
     relocate::relocate(root)?;
     let facts = tree::inspect(root)?;
+    if let Some(want) = expected_release {
+        match facts.release.as_deref() {
+            Some(got) if got == want => {}
+            got => {
+                return Err(UnpackError::Integrity {
+                    package: packages
+                        .iter()
+                        .map(|(p, _)| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    detail: match got {
+                        Some(got) => format!(
+                            "the unpacked tree is for kernel `{}` (UTS_RELEASE of {}/include/generated/utsrelease.h), not `{want}`",
+                            crate::package::printable(got),
+                            facts.build_dir.display()
+                        ),
+                        None => format!(
+                            "the unpacked tree has no {}/include/generated/utsrelease.h: nothing says it is for kernel `{want}`",
+                            facts.build_dir.display()
+                        ),
+                    },
+                })
+            }
+        }
+    }
+    Ok((facts, entries, bytes))
+}
 
-    // The temporary directory was created 0700; the tree is for whoever builds against it.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).map_err(
-            |source| UnpackError::Io {
-                path: root.to_path_buf(),
-                source,
-            },
-        )?;
-    }
-    // Complete: move into place. `rename` replaces an empty directory atomically.
-    let kept = tmp.keep();
-    if let Err(source) = std::fs::rename(&kept, dest) {
-        let _ = std::fs::remove_dir_all(&kept);
-        return Err(UnpackError::Io {
-            path: dest.to_path_buf(),
+/// Replaces the temporary root in an error's paths by the destination.
+fn relabel(e: UnpackError, tmp: &Path, dest: &Path) -> UnpackError {
+    let fix = |p: PathBuf| match p.strip_prefix(tmp) {
+        Ok(rest) => dest.join(rest),
+        Err(_) => p,
+    };
+    match e {
+        UnpackError::Tree { path, detail } => UnpackError::Tree {
+            path: fix(path),
+            detail,
+        },
+        UnpackError::Io { path, source } => UnpackError::Io {
+            path: fix(path),
             source,
-        });
+        },
+        other => other,
     }
-    // Absolute, so `make -C <build_dir>` works from any directory.
-    let root = std::path::absolute(dest).unwrap_or_else(|_| dest.to_path_buf());
-    Ok(HeadersTree {
-        build_dir: root.join(facts.build_dir),
-        root,
-        compiler: facts.compiler,
-        release: facts.release,
-        entries,
-        bytes,
-    })
 }
 
 /// The format of a package file, by its name (`.rpm` / `.deb` / `.bin.bz2`).

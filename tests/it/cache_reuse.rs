@@ -153,7 +153,7 @@ async fn not_found_is_remembered_until_it_expires() {
 
 #[tokio::test]
 async fn resolved_identity_is_answered_from_cache_with_zero_requests() {
-    let data = payload(60_000, 22);
+    let data = deb_payload("linux-headers-test", 60_000, 22);
     let dir = tree(&[(PKG, &data), (INDEX, b"Package: linux-headers-test\n")]);
     let srv = TestServer::serve_dir(dir.path()).await;
     let cache = tempfile::tempdir().unwrap();
@@ -208,7 +208,7 @@ async fn resolved_identity_is_answered_from_cache_with_zero_requests() {
 
 #[tokio::test]
 async fn concurrent_resolutions_of_one_identity_share_one_fetch() {
-    let data = payload(60_000, 23);
+    let data = deb_payload("linux-headers-test", 60_000, 23);
     let dir = tree(&[(PKG, &data), (INDEX, b"Package: linux-headers-test\n")]);
     let srv = TestServer::serve_dir(dir.path()).await;
     srv.on(PKG, |_, _| {
@@ -233,9 +233,9 @@ async fn concurrent_resolutions_of_one_identity_share_one_fetch() {
 
 #[tokio::test]
 async fn different_identities_share_metadata_and_common_packages() {
-    let a = payload(30_000, 24);
-    let b = payload(30_000, 25);
-    let common = payload(50_000, 26);
+    let a = deb_payload("linux-headers-test", 30_000, 24);
+    let b = deb_payload("linux-headers-other", 30_000, 25);
+    let common = deb_payload("linux-headers-common", 50_000, 26);
     let pkg_b = "/pool/main/l/linux/linux-headers-other_6.1.76-1_amd64.deb";
     let dir = tree(&[
         (PKG, &a),
@@ -279,7 +279,7 @@ async fn different_identities_share_metadata_and_common_packages() {
 
 #[tokio::test]
 async fn two_processes_sharing_a_cache_download_once() {
-    let data = payload(300_000, 27);
+    let data = deb_payload("linux-headers-test", 300_000, 27);
     let dir = tree(&[(PKG, &data)]);
     let srv = TestServer::serve_dir(dir.path()).await;
     srv.on(PKG, |_, _| {
@@ -340,7 +340,7 @@ async fn stalling_server(body: Vec<u8>) -> (String, tokio::task::JoinHandle<()>)
 
 #[tokio::test]
 async fn process_killed_mid_download_leaves_no_corrupt_entry() {
-    let data = payload(2_000_000, 28);
+    let data = deb_payload("linux-headers-test", 2_000_000, 28);
     let (stall_url, stall) = stalling_server(data.clone()).await;
     let cache = tempfile::tempdir().unwrap();
     let mut proc = child(

@@ -366,13 +366,13 @@ async fn configured_apt_source_with_keyring_works_and_reads_only_what_it_needs()
         .requirements
         .iter()
         .any(|q| q.name == "gcc-12" && q.via.contains("linux-compiler-gcc-12-x86")));
-    // xz is preferred: the .gz and plain indexes are never fetched.
+    // gz is preferred (it decodes ~4x faster): the .xz and plain indexes are never fetched.
     assert_eq!(
-        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.xz"),
+        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.gz"),
         1
     );
     assert_eq!(
-        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.gz"),
+        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.xz"),
         0
     );
     assert_eq!(
@@ -429,20 +429,20 @@ async fn modified_packages_is_a_hash_mismatch_integrity_failure() {
     copy_tree(&fixture("deb/mirrors"), tmp.path());
     let p = tmp
         .path()
-        .join("debian/dists/bookworm/main/binary-amd64/Packages.xz");
+        .join("debian/dists/bookworm/main/binary-amd64/Packages.gz");
     let text = std::fs::read_to_string(
         tmp.path()
             .join("debian/dists/bookworm/main/binary-amd64/Packages"),
     )
     .unwrap()
     .replace("2a40c463e108b1ea", "0000000000000000");
-    let mut xz = Vec::new();
+    let mut gz = Vec::new();
     std::io::copy(
-        &mut liblzma::read::XzEncoder::new(text.as_bytes(), 6),
-        &mut xz,
+        &mut flate2::read::GzEncoder::new(text.as_bytes(), flate2::Compression::default()),
+        &mut gz,
     )
     .unwrap();
-    std::fs::write(&p, xz).unwrap();
+    std::fs::write(&p, gz).unwrap();
     expect_integrity(tmp.path(), &test_keyring(), "mismatch").await;
 }
 
@@ -535,7 +535,7 @@ async fn unchanged_index_is_not_downloaded_twice() {
         "the signed Release is always re-read"
     );
     assert_eq!(
-        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.xz"),
+        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.gz"),
         1
     );
 }
@@ -549,7 +549,7 @@ async fn index_replaced_after_inrelease_is_fetched_by_hash() {
     let dir = tmp
         .path()
         .join("debian-security/dists/bookworm-security/main/binary-amd64");
-    std::fs::write(dir.join("Packages.xz"), b"newer index").unwrap();
+    std::fs::write(dir.join("Packages.gz"), b"newer index").unwrap();
     let srv = TestServer::serve_dir(tmp.path()).await;
     let cache = tempfile::tempdir().unwrap();
     let cfg = apt_config(
@@ -570,12 +570,12 @@ async fn index_replaced_after_inrelease_is_fetched_by_hash() {
 }
 
 #[tokio::test]
-async fn missing_xz_index_falls_back_to_gz() {
+async fn missing_gz_index_falls_back_to_xz() {
     let tmp = tempfile::tempdir().unwrap();
     copy_tree(&fixture("deb/mirrors"), tmp.path());
     std::fs::remove_file(
         tmp.path()
-            .join("debian/dists/bookworm/main/binary-amd64/Packages.xz"),
+            .join("debian/dists/bookworm/main/binary-amd64/Packages.gz"),
     )
     .unwrap();
     let srv = TestServer::serve_dir(tmp.path()).await;
@@ -585,7 +585,7 @@ async fn missing_xz_index_falls_back_to_gz() {
     let id = KernelIdentity::new("6.1.0-47-amd64", "x86_64", "debian", "12").unwrap();
     assert_eq!(r.locate(&id).await.unwrap().packages.len(), 3);
     assert_eq!(
-        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.gz"),
+        srv.hits("/debian/dists/bookworm/main/binary-amd64/Packages.xz"),
         1
     );
 }

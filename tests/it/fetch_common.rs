@@ -242,3 +242,35 @@ pub fn child_result(out: &std::process::Output) -> Option<String> {
         .lines()
         .find_map(|l| l.split_once("RESULT ").map(|(_, r)| r.to_string()))
 }
+
+/// A real `.deb` of `name` `6.1.76-1` `amd64` (what [`deb`] refs name) carrying `len` bytes
+/// of [`payload`] in `data.tar`: for tests that run the resolver, which opens every package
+/// it downloads and checks that its `control` names what was located.
+pub fn deb_payload(name: &str, len: usize, seed: u8) -> Vec<u8> {
+    let tar_of = |path: &str, body: &[u8]| {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, body).unwrap();
+        b.into_inner().unwrap()
+    };
+    let control = format!("Package: {name}\nVersion: 6.1.76-1\nArchitecture: amd64\n");
+    let mut a = ar::Builder::new(Vec::new());
+    for (member, body) in [
+        ("debian-binary", b"2.0\n".to_vec()),
+        ("control.tar", tar_of("./control", control.as_bytes())),
+        (
+            "data.tar",
+            tar_of("./usr/share/doc/blob", &payload(len, seed)),
+        ),
+    ] {
+        a.append(
+            &ar::Header::new(member.as_bytes().to_vec(), body.len() as u64),
+            &body[..],
+        )
+        .unwrap();
+    }
+    a.into_inner().unwrap()
+}

@@ -421,7 +421,7 @@ async fn every_mirror_is_tried_then_the_fetcher_backs_off_and_starts_over() {
 
 #[tokio::test]
 async fn resolution_records_a_mirror_that_delivered_wrong_bytes() {
-    let data = payload(20_000, 8);
+    let data = deb_payload("linux-headers-test", 20_000, 8);
     let mut wrong = data.clone();
     wrong[10] ^= 0x55;
     let bad_dir = tree(&[(PKG, &wrong)]);
@@ -519,7 +519,13 @@ async fn file_urls_serve_air_gapped_stores_with_the_same_checks() {
         .unwrap()
         .to_string();
     let cache = tempfile::tempdir().unwrap();
-    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    // The operator's configuration names the store (only it may name local files).
+    let mut o = fast_opts(cache.path());
+    let root = url::Url::from_directory_path(store.path())
+        .unwrap()
+        .to_string();
+    o.local_roots = kheaders::fetch::LocalRoots::from_urls([root.as_str()]);
+    let f = Fetcher::new(o).unwrap();
     assert_eq!(f.probe(&url).await.unwrap(), Some(Some(10_000)));
     assert_eq!(f.probe(&format!("{url}.missing")).await.unwrap(), None);
     let got = f

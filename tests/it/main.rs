@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cache_gc;
 mod cache_reuse;
 mod cli;
 mod cli_formats;
@@ -19,10 +20,14 @@ mod detect;
 mod fetch_common;
 mod fetch_faults;
 mod flatcar;
+mod hostile_fetch;
+mod hostile_index;
+mod hostile_resolve;
 mod identity_props;
 mod resolver_chain;
 mod serve_http;
 mod server_selftest;
+mod shared_fetch;
 mod tier_resolver;
 mod tier_store;
 
@@ -36,3 +41,4 @@ mod rpm_url_template;
 mod unpack_hostile;
 mod unpack_support;
 mod unpack_tree;
+mod warm_index;

@@ -149,7 +149,7 @@ const CASES: &[Case] = &[
         distro: "amzn",
         version: "2023",
         source: "amazon:amzn2023-latest",
-        url: "https://cdn.amazonlinux.com/al2023/blobstore/cdcdf14f9abec9a1163ae789d6a0ac9f86b2f19c9e07bb1e7aa1c1f78883c22c/kernel6.12-devel-6.12.40-63.114.amzn2023.x86_64.rpm",
+        url: "https://cdn.amazonlinux.com/al2023/blobstore/fa2a81cd70d395b92e7717a194038b502fd9003c7b606f1b6903de104dca1d20/kernel6.12-devel-6.12.40-63.114.amzn2023.x86_64.rpm",
         name: "kernel6.12-devel",
     },
     Case {
@@ -157,7 +157,7 @@ const CASES: &[Case] = &[
         distro: "amzn",
         version: "2023",
         source: "amazon:amzn2023-latest",
-        url: "https://cdn.amazonlinux.com/al2023/blobstore/397caa7285eb39852278e3a069e76acf895b4961223d28057b633b49e5a3fd3c/kernel-devel-6.1.55-75.123.amzn2023.x86_64.rpm",
+        url: "https://cdn.amazonlinux.com/al2023/blobstore/48591397acc35aff30931420f7149d8c49186bb85854bcbaf8d5c193757bdb37/kernel-devel-6.1.55-75.123.amzn2023.x86_64.rpm",
         name: "kernel-devel",
     },
 ];

@@ -446,6 +446,8 @@ async fn corrupted_cached_primary_is_downloaded_again() {
         b[5] ^= 1;
         std::fs::write(&p, b).unwrap();
     }
+    // Without the warm index the primary itself is needed again.
+    std::fs::remove_dir_all(cache.path().join("metadata-v1/kernel-index")).unwrap();
     resolver.locate(&fedora_id()).await.unwrap();
     let primary = primary_path(ARCHIVE);
     assert_eq!(srv.hits(&format!("{ARCHIVE}/{primary}")), 2);

@@ -6,7 +6,7 @@ use crate::rpm_support::*;
 use crate::support::server::TestServer;
 
 fn koji_config() -> Config {
-    Config::parse(
+    let mut c = Config::parse(
         r#"
 [[source]]
 kind = "koji"
@@ -16,7 +16,10 @@ top_url = "https://kojipkgs.fedoraproject.org/"
 "#,
         "test",
     )
-    .unwrap()
+    .unwrap();
+    // The fixture packages are signed by the fixture test key.
+    c.keyrings = vec![rpm_test_keyring()];
+    c
 }
 
 fn build(state: i32) -> HubBuild {

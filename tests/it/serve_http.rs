@@ -250,10 +250,18 @@ async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tree_route_streams_the_unpacked_tree_as_tar() {
-    // A real-shaped kernel-devel RPM (fixtures/unpack/rpm) behind a url-template source.
-    let srv = TestServer::serve_dir(fixture("unpack/rpm")).await;
+    // A real-shaped kernel-devel RPM (fixtures/unpack/rpm, signed by rpmsign in
+    // fixtures/rpm/signed) behind a url-template source that trusts its key.
+    let store = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("rpm/signed/good-1.rpm"),
+        store.path().join("kernel-devel-9.9.9-1.fc40.x86_64.rpm"),
+    )
+    .unwrap();
+    let srv = TestServer::serve_dir(store.path()).await;
     let cfg = format!(
-        "[[source]]\nkind = \"url-template\"\nname = \"store\"\ntemplates = [\"{}/{{filename}}\"]\n",
+        "keyrings = [\"{}\"]\n[[source]]\nkind = \"url-template\"\nname = \"store\"\ntemplates = [\"{}/{{filename}}\"]\n",
+        fixture("rpm/signed/keys/signer.asc").display(),
         srv.url("")
     );
     let svc = start_with(&cfg, &["--no-default-sources".to_string()]);

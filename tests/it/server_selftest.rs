@@ -38,3 +38,60 @@ async fn serves_files_ranges_and_counts_requests() {
     );
     assert_eq!(srv.hits("/a/file.txt"), 3);
 }
+
+#[tokio::test]
+async fn hostile_replies_drip_never_end_and_redirect_but_stay_bounded() {
+    use std::time::{Duration, Instant};
+    let srv = TestServer::empty().await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    srv.on("/drip", |_, _| {
+        Some(Reply::Drip {
+            body: b"abcdef".to_vec(),
+            chunk: 2,
+            every: Duration::from_millis(50),
+            announce: true,
+        })
+    });
+    srv.on("/endless", |_, _| {
+        Some(Reply::Endless {
+            announce: None,
+            chunk: 64 * 1024,
+            every: Duration::ZERO,
+            cap: 1 << 20,
+        })
+    });
+    srv.on("/loop", |_, _| Some(Reply::redirect("/loop")));
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    let body = c
+        .get(srv.url("/drip"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&body[..], b"abcdef");
+    assert!(
+        t.elapsed() >= Duration::from_millis(100),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(srv.sent("/drip"), 6);
+    // An endless body stops at the server's cap even when the client reads on.
+    let body = c
+        .get(srv.url("/endless"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(body.len(), 1 << 20);
+    let r = c.get(srv.url("/loop")).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "/loop");
+}

@@ -192,8 +192,25 @@ async fn unpack_all_takes_local_packages() {
         sha256: String::new(),
         url: String::new(),
     }];
-    let t = unpack_all(&pkgs, &d.path().join("t")).await.unwrap();
+    let t = unpack_all(&pkgs, &d.path().join("t"), Some("9.9.9-1.fc40.x86_64"))
+        .await
+        .unwrap();
     assert!(t.build_dir.ends_with("usr/src/kernels/9.9.9-1.fc40.x86_64"));
+    // The same tree for another kernel is an integrity failure, and nothing is left.
+    let e = unpack_all(&pkgs, &d.path().join("u"), Some("9.9.9-2.fc40.x86_64"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
+    assert!(e.to_string().contains("not `9.9.9-2.fc40.x86_64`"), "{e}");
+    assert!(
+        !e.to_string().contains(".kheaders-"),
+        "names the removed temp dir: {e}"
+    );
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        1,
+        "only `t` is there"
+    );
 }
 
 #[test]

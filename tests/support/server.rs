@@ -1,5 +1,9 @@
 //! An in-process HTTP/1.1 server on loopback that serves a fixture tree, counts requests,
-//! and can be told to misbehave (statuses, dropped bodies, ignored `Range`, delays) per path.
+//! and can be told to misbehave (statuses, dropped bodies, ignored `Range`, delays, bodies
+//! dripped a few bytes at a time, bodies that never end, redirects) per path.
+//!
+//! Hostile replies are bounded on the server side too (an endless body stops at its
+//! `cap`), so a client bug makes a test fail, never hang or fill the disk.
 //!
 //! Every test that needs an "upstream mirror" starts one of these; nothing leaves loopback.
 //!
@@ -56,6 +60,23 @@ pub enum Reply {
     IgnoreRange,
     /// Close the connection without answering.
     Hangup,
+    /// `200` with `body`, written `chunk` bytes at a time with `every` between writes;
+    /// `Content-Length` is sent only when `announce` is set.
+    Drip {
+        body: Vec<u8>,
+        chunk: usize,
+        every: Duration,
+        announce: bool,
+    },
+    /// `200` whose body never ends: zero bytes, `chunk` at a time with `every` between
+    /// writes (zero: as fast as the client reads), with `Content-Length: announce` when
+    /// given (a lie), until the client hangs up or `cap` bytes were sent.
+    Endless {
+        announce: Option<u64>,
+        chunk: usize,
+        every: Duration,
+        cap: u64,
+    },
 }
 
 impl Reply {
@@ -72,6 +93,14 @@ impl Reply {
             headers: vec![],
             body: body.into(),
         }
+    }
+    /// A `302 Found` to `location`.
+    pub fn redirect(location: &str) -> Reply {
+        Reply::status(302).with_header("Location", location)
+    }
+    /// A `503` with `Retry-After: secs`.
+    pub fn retry_after(secs: u64) -> Reply {
+        Reply::status(503).with_header("Retry-After", &secs.to_string())
     }
     pub fn with_header(self, k: &str, v: &str) -> Reply {
         match self {
@@ -97,6 +126,8 @@ type Handler = Arc<dyn Fn(&Request, usize) -> Option<Reply> + Send + Sync>;
 #[derive(Default)]
 struct State {
     hits: HashMap<String, usize>,
+    /// Body bytes written per path (hostile replies only: drip and endless).
+    sent: HashMap<String, u64>,
     log: Vec<Request>,
     handlers: Vec<(String, Handler)>,
 }
@@ -179,6 +210,17 @@ impl TestServer {
             .lock()
             .unwrap()
             .hits
+            .get(path)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Body bytes a drip or endless reply wrote for an exact path, over all requests.
+    pub fn sent(&self, path: &str) -> u64 {
+        self.state
+            .lock()
+            .unwrap()
+            .sent
             .get(path)
             .copied()
             .unwrap_or(0)
@@ -298,6 +340,8 @@ async fn write_full(
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        301 => "Moved Permanently",
+        302 => "Found",
         206 => "Partial Content",
         304 => "Not Modified",
         404 => "Not Found",
@@ -361,6 +405,45 @@ async fn handle(
                 return Ok(());
             }
             Some(Reply::Hangup) => return Ok(()),
+            Some(Reply::Drip {
+                body,
+                chunk,
+                every,
+                announce,
+            }) => {
+                let len = announce.then_some(body.len() as u64);
+                write_head(&mut sock, len).await?;
+                for piece in body.chunks(chunk.max(1)) {
+                    sock.write_all(piece).await?;
+                    sock.flush().await?;
+                    count_sent(&state, &req.path, piece.len());
+                    tokio::time::sleep(every).await;
+                }
+                return Ok(());
+            }
+            Some(Reply::Endless {
+                announce,
+                chunk,
+                every,
+                cap,
+            }) => {
+                write_head(&mut sock, announce).await?;
+                let piece = vec![0u8; chunk.max(1)];
+                let mut sent = 0u64;
+                while sent < cap {
+                    let n = piece.len().min((cap - sent) as usize);
+                    if sock.write_all(&piece[..n]).await.is_err() {
+                        return Ok(());
+                    }
+                    sent += n as u64;
+                    count_sent(&state, &req.path, n);
+                    if !every.is_zero() {
+                        let _ = sock.flush().await;
+                        tokio::time::sleep(every).await;
+                    }
+                }
+                return Ok(());
+            }
             Some(Reply::IgnoreRange) => {
                 ignore_range = true;
                 break;
@@ -369,6 +452,26 @@ async fn handle(
         }
     }
     serve_file(&mut sock, &req, root.as_deref(), ignore_range).await
+}
+
+/// A `200` status line and headers, with `Content-Length` when given.
+async fn write_head(sock: &mut TcpStream, len: Option<u64>) -> std::io::Result<()> {
+    let mut head = String::from("HTTP/1.1 200 OK\r\nConnection: close\r\n");
+    if let Some(n) = len {
+        head.push_str(&format!("Content-Length: {n}\r\n"));
+    }
+    head.push_str("\r\n");
+    sock.write_all(head.as_bytes()).await?;
+    sock.flush().await
+}
+
+fn count_sent(state: &Mutex<State>, path: &str, n: usize) {
+    *state
+        .lock()
+        .unwrap()
+        .sent
+        .entry(path.to_string())
+        .or_insert(0) += n as u64;
 }
 
 async fn serve_file(

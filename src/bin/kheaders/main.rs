@@ -12,6 +12,7 @@ use kheaders::resolver::{document, Resolution};
 use kheaders::vocab::error_chain;
 use kheaders::{Error, ErrorKind};
 
+mod cache;
 mod common;
 mod identity;
 mod resolve;
@@ -41,6 +42,8 @@ enum Command {
     Resolve(resolve::ResolveArgs),
     /// Serve resolutions and unpacked trees over HTTP (POST /v1/resolve, GET /v1/tree, ...).
     Serve(serve::ServeArgs),
+    /// Cache housekeeping.
+    Cache(cache::CacheArgs),
 }
 
 /// A failure with the exit code it maps to.
@@ -48,6 +51,9 @@ pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
     pub resolution: Option<Box<Resolution>>,
+    /// The `--json` failure document when the command built one (with the packages located
+    /// and the URLs rewritten); otherwise one is made from `kind`, `message`, `resolution`.
+    pub document: Option<serde_json::Value>,
 }
 
 impl From<Error> for Failure {
@@ -56,6 +62,7 @@ impl From<Error> for Failure {
             kind: e.kind(),
             message: error_chain(&e),
             resolution: e.resolution().cloned().map(Box::new),
+            document: None,
         }
     }
 }
@@ -80,6 +87,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
             kind: ErrorKind::Other,
             message: format!("cannot start runtime: {e}"),
             resolution: None,
+            document: None,
         })
 }
 
@@ -97,12 +105,14 @@ fn main() -> ExitCode {
         Command::Sources(a) => a.json,
         Command::Resolve(a) => a.format() == Some(resolve::Format::Json),
         Command::Serve(_) => false,
+        Command::Cache(a) => a.json(),
     };
     let result = match cli.command {
         Command::Identity(a) => identity::run(a),
         Command::Sources(a) => sources::run(a),
         Command::Resolve(a) => runtime().and_then(|rt| rt.block_on(resolve::run(a))),
         Command::Serve(a) => runtime().and_then(|rt| rt.block_on(serve::run(a))),
+        Command::Cache(a) => runtime().and_then(|rt| rt.block_on(cache::run(a))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,11 +122,11 @@ fn main() -> ExitCode {
                 resolve::print_attempts(r);
             }
             if json {
-                print_json(&document::failure(
-                    f.kind,
-                    &f.message,
-                    f.resolution.as_deref(),
-                ));
+                print_json(&f.document.unwrap_or_else(|| {
+                    document::failure(f.kind, &f.message, f.resolution.as_deref(), &[], &|u| {
+                        u.to_string()
+                    })
+                }));
             }
             ExitCode::from(f.kind.exit_code() as u8)
         }

@@ -4,8 +4,8 @@ use clap::Args;
 use std::path::PathBuf;
 
 use kheaders::resolver::{document, Resolution};
-use kheaders::vocab::LocalPackage;
-use kheaders::{ErrorKind, HeadersTree, KernelIdentity, Resolver};
+use kheaders::vocab::{error_chain, LocalPackage};
+use kheaders::{Error, ErrorKind, HeadersTree, KernelIdentity, Resolver};
 
 use crate::common::{build_resolver_with, print_json, ChainArgs};
 use crate::Failure;
@@ -92,6 +92,7 @@ pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
                 kind: ErrorKind::InvalidInput,
                 message: format!("missing {what}: give it (for example `{example}`) or use --host"),
                 resolution: None,
+                document: None,
             }
         };
         let release = a
@@ -114,18 +115,47 @@ pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
             a.kernel_version.as_deref(),
         )?
     };
+    // The destination is checked before anything is downloaded (and again by the unpack).
+    if let Some(dest) = &a.unpack {
+        kheaders::unpack::check_destination(dest).map_err(Error::from)?;
+    }
     let resolver =
         build_resolver_with(&a.chain, a.cache_dir.as_deref(), a.shared_cache.as_deref())?;
     let format = a.format();
     if format.is_none() {
         eprintln!("resolving {id}");
     }
+    let rewrite = |u: &str| resolver.fetcher().rewrite(u);
+    // A failure keeps what was tried: attempts, the packages located (and downloaded).
+    let failed = |e: Error, r: Option<&Resolution>, local: &[LocalPackage]| {
+        let kind = e.kind();
+        let message = error_chain(&e);
+        let r = r.or(e.resolution());
+        Failure {
+            kind,
+            document: Some(document::failure(kind, &message, r, local, &rewrite)),
+            resolution: r.cloned().map(Box::new),
+            message,
+        }
+    };
     let (resolution, local, tree) = if a.dry_run {
-        (resolver.locate(&id).await?, Vec::new(), None)
+        let r = resolver
+            .locate(&id)
+            .await
+            .map_err(|e| failed(e, None, &[]))?;
+        (r, Vec::new(), None)
     } else {
-        let headers = resolver.resolve_headers(&id).await?;
+        let headers = resolver
+            .resolve_headers(&id)
+            .await
+            .map_err(|e| failed(e, None, &[]))?;
         let tree = match &a.unpack {
-            Some(dest) => Some(headers.unpack(dest).await?),
+            Some(dest) => Some(
+                headers
+                    .unpack(dest)
+                    .await
+                    .map_err(|e| failed(e, Some(&headers.resolution), &headers.packages))?,
+            ),
             None => None,
         };
         (headers.resolution.clone(), headers.packages.clone(), tree)

@@ -37,6 +37,7 @@ fn failure(kind: ErrorKind, message: String) -> Failure {
         kind,
         message,
         resolution: None,
+        document: None,
     }
 }
 

@@ -46,27 +46,31 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use super::{Context, HeaderSource, SourceError};
+use super::{warm_index, Context, HeaderSource, SourceError};
 
 mod scan;
 mod select;
 mod signature;
 
+use crate::package::read_keyring;
 pub use scan::open_decompressed;
 use scan::scan_primary;
 use select::select;
-use signature::{check_repomd_signature, read_keyring};
+use signature::check_repomd_signature;
 pub use signature::{
     repomd_keyring, RepomdSignature, ALMALINUX_10_KEY, ALMALINUX_8_KEY, ALMALINUX_9_KEY,
     ROCKY_10_KEY, ROCKY_8_KEY, ROCKY_9_KEY,
 };
 
 use crate::catalog::{point_release, SourceSpec};
+use crate::compression::Cancel;
 use crate::config::ConfigError;
 use crate::fetch::{FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
+use crate::metadata::kernel_index::KernelIndex;
 use crate::metadata::mirrorlist::{parse_mirror_list_with, MirrorListError, MirrorVars};
 use crate::metadata::openpgp::Keyring;
+use crate::metadata::primary::PrimaryPackage;
 use crate::metadata::repomd::parse_repomd;
 use crate::vocab::{
     error_chain, Checksum, ErrorKind, Expected, PackageRef, PackageSet, SourceId, SourceKind,
@@ -405,7 +409,18 @@ async fn fetch_mirror_list(
     };
     let rewritten = cx.fetcher.rewrite(url);
     match parse_mirror_list_with(&body, vars) {
-        Ok(list) => Ok((list.bases, list.repomd_digests)),
+        Ok(list) => {
+            // A mirror list served over http(s) names http(s) mirrors only.
+            for b in &list.bases {
+                if let Err(e) = crate::fetch::resolve_reference(&rewritten, b) {
+                    return Err(MirrorListFailure::Broken(SourceError::Integrity {
+                        url: rewritten,
+                        detail: e.to_string(),
+                    }));
+                }
+            }
+            Ok((list.bases, list.repomd_digests))
+        }
         Err(MirrorListError::Empty) => Err(MirrorListFailure::Missing(format!(
             "mirror list {rewritten} names no mirror"
         ))),
@@ -416,13 +431,35 @@ async fn fetch_mirror_list(
     }
 }
 
-/// Resolves a location against the repository base, honouring `xml:base`.
-pub(super) fn resolve(base: &str, xml_base: Option<&str>, href: &str) -> Result<String, String> {
-    let root = xml_base.map(with_slash).unwrap_or_else(|| base.to_string());
-    let root = url::Url::parse(&root).map_err(|e| format!("bad base URL `{root}`: {e}"))?;
-    root.join(href)
-        .map(|u| u.to_string())
-        .map_err(|e| format!("bad href `{href}`: {e}"))
+/// Resolves a location against the repository base, honouring `xml:base`, with the shared
+/// scheme-class rule ([`crate::fetch::resolve_reference`]): neither an `xml:base` nor an
+/// href of a repository served over http(s) may name a local file.
+pub(super) fn resolve(
+    base: &str,
+    xml_base: Option<&str>,
+    href: &str,
+) -> Result<String, FetchError> {
+    let root = match xml_base {
+        Some(x) => crate::fetch::resolve_reference(base, &with_slash(x))?,
+        None => base.to_string(),
+    };
+    let url = crate::fetch::resolve_reference(&root, href)?;
+    // Held to the class of the repository itself, whatever `xml:base` said.
+    crate::fetch::resolve_reference(base, &url)
+}
+
+/// A location that did not resolve: refused (integrity) or not a URL (malformed metadata).
+pub(super) fn unresolvable(url: &str, e: FetchError) -> SourceError {
+    match e {
+        FetchError::Refused { .. } => SourceError::Integrity {
+            url: url.to_string(),
+            detail: e.to_string(),
+        },
+        other => SourceError::Metadata {
+            url: url.to_string(),
+            detail: other.to_string(),
+        },
+    }
 }
 
 async fn try_mirror(
@@ -476,13 +513,27 @@ async fn try_mirror(
     };
     let primary_url = match resolve(base, primary.base.as_deref(), &primary.href) {
         Ok(u) => u,
-        Err(detail) => {
-            return MirrorOutcome::Failed(SourceError::Metadata {
-                url: rewritten,
-                detail,
-            })
-        }
+        Err(e) => return MirrorOutcome::Failed(unresolvable(&rewritten, e)),
     };
+    let names: HashSet<String> = wanted.iter().map(|w| w.name.clone()).collect();
+    let cache_dir = cx.fetcher.cache_dir().to_path_buf();
+    // Warm path: the kernel entries of this very primary (same checksum in repomd) were
+    // indexed by an earlier scan; the primary itself is not opened.
+    if names.iter().all(|n| warm_index::dnf_indexed(n)) {
+        if let Some(entries) = warm_index::load_index::<PrimaryPackage>(
+            &cache_dir,
+            warm_index::DNF_INDEX_KIND,
+            &primary.checksum,
+        )
+        .await
+        {
+            let candidates: Vec<PrimaryPackage> = entries
+                .into_iter()
+                .filter(|p| names.contains(&p.name))
+                .collect();
+            return finish_select(base, &candidates, wanted, notes);
+        }
+    }
     let expected = Expected {
         size: primary.size,
         checksums: vec![primary.checksum.clone()],
@@ -506,14 +557,34 @@ async fn try_mirror(
         }
         Err(e) => return MirrorOutcome::Failed(e.into()),
     };
-    let names: HashSet<String> = wanted.iter().map(|w| w.name.clone()).collect();
     let primary_rewritten = cx.fetcher.rewrite(&primary_url);
-    let open = primary.open_checksum.clone();
     let open_size = primary.open_size;
+    let key = primary.checksum.clone();
+    // Set when this future is dropped (the resolver's per-source timeout): the blocking
+    // scan then stops within one chunk.
+    let cancel = Cancel::new();
+    let stop_on_drop = cancel.on_drop();
     let parsed = tokio::task::spawn_blocking(move || {
-        scan_primary(&path, &primary_rewritten, &names, open.as_ref(), open_size)
+        let scan = scan_primary(
+            &path,
+            &primary_rewritten,
+            &|n: &str| names.contains(n),
+            open_size,
+            cancel,
+        )?;
+        warm_index::store_index(
+            &cache_dir,
+            &KernelIndex {
+                kind: warm_index::DNF_INDEX_KIND.into(),
+                key,
+                bytes: scan.bytes,
+                entries: scan.indexed,
+            },
+        );
+        Ok::<_, SourceError>(scan.wanted)
     })
     .await;
+    stop_on_drop.disarm();
     let candidates = match parsed {
         Ok(Ok(c)) => c,
         Ok(Err(e)) => return MirrorOutcome::Failed(e),
@@ -524,7 +595,17 @@ async fn try_mirror(
             })
         }
     };
-    match select(base, &candidates, wanted) {
+    finish_select(base, &candidates, wanted, notes)
+}
+
+/// Picks the packages among the candidates and adds the selection's notes.
+fn finish_select(
+    base: &str,
+    candidates: &[PrimaryPackage],
+    wanted: &[PackageName],
+    mut notes: Vec<String>,
+) -> MirrorOutcome {
+    match select(base, candidates, wanted) {
         MirrorOutcome::Found(packages, more) => {
             notes.extend(more);
             MirrorOutcome::Found(packages, notes)
@@ -536,7 +617,7 @@ async fn try_mirror(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metadata::primary::{for_each_package, PrimaryPackage};
+    use crate::metadata::primary::for_each_package;
     use std::io::{BufReader, Read};
     use std::path::Path;
 
@@ -623,8 +704,7 @@ mod tests {
     }
 
     #[test]
-    fn open_checksum_and_open_size_are_checked_over_the_decompressed_stream() {
-        use sha2::Digest;
+    fn open_size_is_checked_over_the_decompressed_stream() {
         use std::io::Write;
         let xml = br#"<metadata packages="1"><package type="rpm"><name>kernel-devel</name><arch>x86_64</arch><version epoch="0" ver="1" rel="1"/><location href="a.rpm"/></package></metadata>"#;
         let dir = tempfile::tempdir().unwrap();
@@ -636,15 +716,23 @@ mod tests {
         gz.write_all(xml).unwrap();
         gz.finish().unwrap();
         let names: HashSet<String> = ["kernel-devel".to_string()].into();
-        let good = Checksum::sha256(hex::encode(sha2::Sha256::digest(xml)));
-        let found = scan_primary(&path, "u", &names, Some(&good), Some(xml.len() as u64)).unwrap();
+        let scan = |open_size| {
+            scan_primary(
+                &path,
+                "u",
+                &|n: &str| names.contains(n),
+                open_size,
+                Cancel::new(),
+            )
+        };
+        let found = scan(Some(xml.len() as u64)).unwrap().wanted;
         assert_eq!(found.len(), 1);
-        let bad = Checksum::sha256("00".repeat(32));
-        let e = scan_primary(&path, "u", &names, Some(&bad), None).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Integrity);
-        assert!(e.to_string().contains("open-checksum"), "{e}");
-        let e = scan_primary(&path, "u", &names, None, Some(3)).unwrap_err();
-        assert!(e.to_string().contains("open-size"), "{e}");
+        // Larger than promised: stopped while decoding; smaller: refused at the end.
+        for wrong in [3, xml.len() as u64 + 1] {
+            let e = scan(Some(wrong)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+            assert!(e.to_string().contains("open-size"), "{e}");
+        }
     }
 
     /// Every repository in the fixture mirror (createrepo_c output, gzip/xz/bzip2/zstd
@@ -698,9 +786,9 @@ mod tests {
             scan_primary(
                 &path,
                 "fixture",
-                &all,
-                primary.open_checksum.as_ref(),
+                &|n: &str| !all.contains(n),
                 primary.open_size,
+                Cancel::new(),
             )
             .unwrap();
             let base = format!("http://h/{}/", repo.strip_prefix(&root).unwrap().display());

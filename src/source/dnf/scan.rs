@@ -1,98 +1,91 @@
-//! Streaming a verified primary file through its decompressor into the parser, collecting
-//! only the entries with a wanted name, while the decompressed bytes are hashed and counted
-//! for repomd's `open-checksum` / `open-size`. The decompressed XML is never held in memory.
+//! Streaming a verified primary file through its decompressor into the scanner, collecting
+//! the entries with a wanted name and every `kernel*-devel` (for the warm index), while the
+//! decompressed bytes are counted for repomd's `open-size`.
+//!
+//! The decoder runs on its own thread ([`DecodePipe`]) and stops past `open-size` (or
+//! [`crate::compression::MAX_DECOMPRESSED_METADATA`] when repomd gives none) and when the
+//! caller's [`Cancel`] is set; the scanner holds a bounded window
+//! ([`crate::metadata::primary`]), so neither memory nor time grows with a hostile primary.
 
-use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
-use crate::fetch::Hashers;
-use crate::metadata::primary::{for_each_package, PrimaryPackage};
-use crate::source::SourceError;
-use crate::vocab::Checksum;
-
-/// Read buffer between the decompressor and the XML parser. Large enough that the parser
-/// rarely waits on a refill; small enough to be irrelevant next to the decompressor's state.
-const PARSE_BUFFER: usize = 256 * 1024;
-
-/// A reader that hashes and counts what passes through (for `open-checksum`).
-struct HashingReader<R> {
-    inner: R,
-    hashers: Hashers,
-    count: u64,
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hashers.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
+use crate::compression::{Cancel, DecodePipe, OutputLimit};
+use crate::metadata::kernel_index::MAX_ENTRIES;
+use crate::metadata::primary::{for_each_package, PrimaryError, PrimaryPackage};
+use crate::source::{warm_index, SourceError};
 
 /// Opens a downloaded metadata file through the decompressor its magic bytes name.
 pub fn open_decompressed(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
     crate::compression::open_decompressed(path)
 }
 
-/// Streams the verified primary file through its decompressor into the parser, collecting
-/// the entries named in `names`, and checks `open-checksum` / `open-size` over the stream.
+/// A dnf scan: the packages `want` named, and every `kernel*-devel` of the file.
+#[derive(Debug)]
+pub(super) struct PrimaryScan {
+    pub wanted: Vec<PrimaryPackage>,
+    pub indexed: Vec<PrimaryPackage>,
+    pub bytes: u64,
+}
+
+/// Streams a verified primary file through its decoder (on its own thread) into the
+/// scanner, keeping the packages `want` accepts and every `kernel*-devel`, and checks
+/// `open-size` (as a bound while decoding, then exactly).
+///
+/// repomd's `open-checksum` is not recomputed: the compressed file was verified against
+/// repomd's `checksum` (same document, same trust) before it got here, and decompression is
+/// a function of those bytes, so a second digest over the output can catch nothing the
+/// first did not. It cost a SHA-256 over every decompressed byte (~80 ms for an
+/// 80k-package primary: more than the zstd decode itself) on the scanning thread.
 pub(super) fn scan_primary(
     path: &Path,
     url: &str,
-    names: &HashSet<String>,
-    open: Option<&Checksum>,
+    want: &(dyn Fn(&str) -> bool + Sync),
     open_size: Option<u64>,
-) -> Result<Vec<PrimaryPackage>, SourceError> {
+    cancel: Cancel,
+) -> Result<PrimaryScan, SourceError> {
     let meta_err = |detail: String| SourceError::Metadata {
         url: url.to_string(),
         detail,
     };
-    let reader = open_decompressed(path).map_err(|e| meta_err(format!("cannot open: {e}")))?;
-    let checks: Vec<Checksum> = open.into_iter().cloned().collect();
-    let mut hashing = BufReader::with_capacity(
-        PARSE_BUFFER,
-        HashingReader {
-            inner: reader,
-            hashers: Hashers::new(&checks),
-            count: 0,
+    let limit = OutputLimit::promised(open_size, "repomd.xml's open-size");
+    let (pipe, _) = DecodePipe::open_file(path, limit, cancel)
+        .map_err(|e| meta_err(format!("cannot open: {e}")))?;
+    let mut wanted = Vec::new();
+    let mut indexed = Vec::new();
+    let stats = for_each_package(
+        pipe,
+        |n| want(n) || warm_index::dnf_indexed(n),
+        |p| {
+            if warm_index::dnf_indexed(&p.name) && indexed.len() <= MAX_ENTRIES {
+                indexed.push(p.clone());
+            }
+            if want(&p.name) {
+                wanted.push(p);
+            }
         },
-    );
-    let mut out = Vec::new();
-    for_each_package(&mut hashing, |n| names.contains(n), |p| out.push(p))
-        .map_err(|e| meta_err(e.to_string()))?;
-    // Drain anything after the root element so the digest covers the whole file.
-    loop {
-        let n = hashing
-            .fill_buf()
-            .map_err(|e| meta_err(format!("decompression failed: {e}")))?
-            .len();
-        if n == 0 {
-            break;
-        }
-        hashing.consume(n);
-    }
-    let inner = hashing.into_inner();
+    )
+    .map_err(|e| match e {
+        PrimaryError::Exceeded(x) if open_size.is_some() => SourceError::Integrity {
+            url: url.to_string(),
+            detail: format!("the primary {x}"),
+        },
+        e => meta_err(e.to_string()),
+    })?;
     if let Some(want) = open_size {
-        if want != inner.count {
+        if want != stats.bytes {
             return Err(SourceError::Integrity {
                 url: url.to_string(),
                 detail: format!(
                     "decompressed size {} differs from repomd open-size {want}",
-                    inner.count
+                    stats.bytes
                 ),
             });
         }
     }
-    if !checks.is_empty() {
-        inner
-            .hashers
-            .verify(url, &checks)
-            .map_err(|e| SourceError::Integrity {
-                url: url.to_string(),
-                detail: format!("open-checksum of the decompressed primary: {e}"),
-            })?;
-    }
-    Ok(out)
+    Ok(PrimaryScan {
+        wanted,
+        indexed,
+        bytes: stats.bytes,
+    })
 }

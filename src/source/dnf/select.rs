@@ -2,10 +2,9 @@
 //! name + version-release + arch (or, for SUSE, the release plus a rebuild counter and the
 //! root's exact V-R for the noarch packages), the highest EVR when several qualify.
 
-use super::{resolve, MirrorOutcome};
+use super::{resolve, unresolvable, MirrorOutcome};
 use crate::identity::PackageName;
 use crate::metadata::primary::PrimaryPackage;
-use crate::source::SourceError;
 use crate::vocab::{Expected, PackageFormat, PackageRef};
 
 /// How many other versions of the wanted package a not-found answer lists.
@@ -70,12 +69,7 @@ pub(super) fn select(
         }
         let url = match resolve(base, best.base.as_deref(), &best.href) {
             Ok(u) => u,
-            Err(detail) => {
-                return MirrorOutcome::Failed(SourceError::Metadata {
-                    url: base.to_string(),
-                    detail,
-                })
-            }
+            Err(e) => return MirrorOutcome::Failed(unresolvable(base, e)),
         };
         packages.push(PackageRef {
             name: best.name.clone(),

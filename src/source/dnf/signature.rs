@@ -10,8 +10,6 @@
 //! -----END PGP SIGNATURE-----
 //! ```
 
-use std::path::Path;
-
 use crate::fetch::FetchError;
 use crate::identity::Distro;
 use crate::metadata::openpgp::{self, Keyring};
@@ -61,13 +59,6 @@ pub enum RepomdSignature {
     Required(Keyring),
     /// When published it must verify with one of these keys; a missing one is noted.
     IfPublished(Keyring),
-}
-
-/// Reads an armored or binary keyring file.
-pub(super) fn read_keyring(path: &Path) -> Result<Keyring, String> {
-    let data =
-        std::fs::read(path).map_err(|e| format!("cannot read keyring {}: {e}", path.display()))?;
-    Keyring::from_bytes(&data).map_err(|e| format!("keyring {}: {e}", path.display()))
 }
 
 /// Checks `repomd.xml.asc` over the exact `repomd` bytes as `signature` says: `Ok(Some(note))`
