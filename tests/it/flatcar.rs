@@ -78,6 +78,41 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Locates the aarch64 `release` of Flatcar `version` on the fixture mirror under `cfg`,
+/// which must fail as an integrity failure; returns the error.
+async fn locate_integrity_failure(release: &str, version: &str, cfg: Config) -> kheaders::Error {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = resolver(&srv, cache.path(), cfg);
+    let e = r
+        .locate(&id(release, "aarch64", version))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    e
+}
+
+/// Resolves the aarch64 `release` of Flatcar `version` (its download verifies), then unpacks
+/// it, which must fail as an integrity failure leaving neither the tree nor a raw image;
+/// returns the error's whole chain.
+async fn unpack_integrity_failure(release: &str, version: &str) -> String {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = resolver(&srv, cache.path(), config());
+    let h = r
+        .resolve_headers(&id(release, "aarch64", version))
+        .await
+        .unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let out = dest.path().join("tree");
+    let e = h.unpack(&out).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert!(!out.exists());
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+    no_raw_image_left(cache.path());
+    kheaders::error_chain(&e)
+}
+
 #[tokio::test]
 async fn flatcar_release_resolves_from_the_stable_channel() {
     let srv = TestServer::serve_dir(mirror_root()).await;
@@ -258,14 +293,7 @@ async fn tampered_image_fails_its_signed_digest() {
 
 #[tokio::test]
 async fn digests_signed_by_an_unknown_key_are_an_integrity_failure() {
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = resolver(&srv, cache.path(), config());
-    let e = r
-        .locate(&id("5.15.37-flatcar", "aarch64", "3139.2.1"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    let e = locate_integrity_failure("5.15.37-flatcar", "3139.2.1", config()).await;
     let a = &e.resolution().unwrap().attempts[0];
     assert_eq!(a.outcome, Outcome::Failed);
     assert!(a.detail.contains("unknown key"), "{}", a.detail);
@@ -275,92 +303,39 @@ async fn digests_signed_by_an_unknown_key_are_an_integrity_failure() {
 #[tokio::test]
 async fn fixture_digests_are_refused_under_the_embedded_flatcar_key_alone() {
     // Without the test key, only the real Flatcar image signing key is trusted.
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = resolver(&srv, cache.path(), Config::default());
-    let e = r
-        .locate(&id("5.15.32-flatcar", "aarch64", "3139.2.0"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    locate_integrity_failure("5.15.32-flatcar", "3139.2.0", Config::default()).await;
 }
 
 #[tokio::test]
 async fn unsigned_digests_are_refused() {
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = resolver(&srv, cache.path(), config());
-    let e = r
-        .locate(&id("5.15.48-flatcar", "aarch64", "3139.2.3"))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    let e = locate_integrity_failure("5.15.48-flatcar", "3139.2.3", config()).await;
     let a = &e.resolution().unwrap().attempts[0];
     assert!(a.detail.contains("no signature"), "{}", a.detail);
 }
 
 #[tokio::test]
 async fn image_with_a_device_node_in_its_build_tree_is_refused_and_leaves_nothing() {
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = resolver(&srv, cache.path(), config());
-    let h = r
-        .resolve_headers(&id("5.15.43-flatcar", "aarch64", "3139.2.2"))
-        .await
-        .unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let out = dest.path().join("tree");
-    let e = h.unpack(&out).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
-    let text = kheaders::error_chain(&e);
+    let text = unpack_integrity_failure("5.15.43-flatcar", "3139.2.2").await;
     assert!(
         text.contains("CharacterDevice") && text.contains("include/null"),
         "{text}"
     );
-    assert!(!out.exists());
-    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
-    no_raw_image_left(cache.path());
 }
 
 #[tokio::test]
 async fn image_symlink_climbing_out_of_the_root_is_refused() {
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = resolver(&srv, cache.path(), config());
-    let h = r
-        .resolve_headers(&id("5.15.55-flatcar", "aarch64", "3227.2.0"))
-        .await
-        .unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let out = dest.path().join("tree");
-    let e = h.unpack(&out).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
-    let text = kheaders::error_chain(&e);
+    let text = unpack_integrity_failure("5.15.55-flatcar", "3227.2.0").await;
     assert!(text.contains("include/escape"), "{text}");
-    assert!(!out.exists());
-    no_raw_image_left(cache.path());
 }
 
 #[tokio::test]
 async fn image_carrying_another_kernel_is_an_integrity_failure() {
     // 3139.2.4's signed directory holds an image whose tree is 3139.2.0's kernel.
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = resolver(&srv, cache.path(), config());
-    let h = r
-        .resolve_headers(&id("5.15.54-flatcar", "aarch64", "3139.2.4"))
-        .await
-        .unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let out = dest.path().join("tree");
-    let e = h.unpack(&out).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
-    let text = kheaders::error_chain(&e);
+    let text = unpack_integrity_failure("5.15.54-flatcar", "3139.2.4").await;
     assert!(
         text.contains("5.15.32-flatcar") && text.contains("5.15.54-flatcar"),
         "{text}"
     );
-    assert!(!out.exists());
 }
 
 #[tokio::test]
@@ -480,12 +455,11 @@ fn sources_lists_every_channel_then_the_build_cache() {
     }
 }
 
-#[tokio::test]
-async fn cli_resolve_unpacks_a_flatcar_tree_through_mirror_rewrites() {
-    let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let cfg = dest.path().join("k.toml");
+/// Runs `kheaders resolve 5.15.32-flatcar` (aarch64, 3139.2.0) with `extra` arguments, every
+/// Flatcar host rewritten onto `srv`, the fixture key trusted by config and a fresh cache in
+/// `dir`; asserts exit 0 and returns the JSON printed.
+async fn cli_resolve(srv: &TestServer, dir: &Path, extra: &[String]) -> serde_json::Value {
+    let cfg = dir.join("k.toml");
     std::fs::write(
         &cfg,
         format!("keyrings = [{:?}]\n", test_key().display().to_string()),
@@ -500,23 +474,19 @@ async fn cli_resolve_unpacks_a_flatcar_tree_through_mirror_rewrites() {
         "3139.2.0",
         "--arch",
         "aarch64",
-        "--json",
+        "--config",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
+    args.push(cfg.display().to_string());
+    args.push("--cache-dir".into());
+    args.push(dir.join("cache").display().to_string());
     for h in HOSTS {
         args.push("--mirror".into());
         args.push(format!("https://{h}={}", srv.url(&format!("/{h}"))));
     }
-    args.extend([
-        "--config".into(),
-        cfg.display().to_string(),
-        "--cache-dir".into(),
-        cache.path().display().to_string(),
-        "--unpack".into(),
-        dest.path().join("tree").display().to_string(),
-    ]);
+    args.extend(extra.iter().cloned());
     let out = tokio::task::spawn_blocking(move || kheaders().args(&args).output().unwrap())
         .await
         .unwrap();
@@ -526,7 +496,20 @@ async fn cli_resolve_unpacks_a_flatcar_tree_through_mirror_rewrites() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn cli_resolve_unpacks_a_flatcar_tree_through_mirror_rewrites() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree").display().to_string();
+    let v = cli_resolve(
+        &srv,
+        dir.path(),
+        &["--json".into(), "--unpack".into(), tree],
+    )
+    .await;
     assert_eq!(v["source"], "flatcar:flatcar-stable");
     assert_eq!(v["packages"][0]["name"], "flatcar_developer_container");
     assert!(v["tree"]["build_dir"]
@@ -570,50 +553,9 @@ async fn kernel_crawler_format_names_the_os_release_as_kernel_crawler_does() {
     // The entry kheaders prints is the shape of kernel-crawler's own Flatcar entries
     // (`"kernelrelease": "3033.2.0", "target": "flatcar"`).
     let srv = TestServer::serve_dir(mirror_root()).await;
-    let cache = tempfile::tempdir().unwrap();
-    let dest = tempfile::tempdir().unwrap();
-    let cfg = dest.path().join("k.toml");
-    std::fs::write(
-        &cfg,
-        format!("keyrings = [{:?}]\n", test_key().display().to_string()),
-    )
-    .unwrap();
-    let mut args: Vec<String> = [
-        "resolve",
-        "5.15.32-flatcar",
-        "--distro",
-        "flatcar",
-        "--distro-version",
-        "3139.2.0",
-        "--arch",
-        "aarch64",
-        "--dry-run",
-        "--format",
-        "kernel-crawler",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    for h in HOSTS {
-        args.push("--mirror".into());
-        args.push(format!("https://{h}={}", srv.url(&format!("/{h}"))));
-    }
-    args.extend([
-        "--config".into(),
-        cfg.display().to_string(),
-        "--cache-dir".into(),
-        cache.path().display().to_string(),
-    ]);
-    let out = tokio::task::spawn_blocking(move || kheaders().args(&args).output().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = ["--dry-run", "--format", "kernel-crawler"].map(String::from);
+    let v = cli_resolve(&srv, dir.path(), &extra).await;
     assert_eq!(v["kernelrelease"], "3139.2.0");
     assert_eq!(v["target"], "flatcar");
     assert_eq!(v["kernelversion"], 1);
