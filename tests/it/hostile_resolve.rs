@@ -82,23 +82,26 @@ fn file_entry<'a>(
     }
 }
 
-/// A resolver running one dnf source at `base`, trusting `keyring`, with `extra` config.
-fn dnf_resolver(base: &str, cache: &Path, keyring: &Path, extra: &str) -> Resolver {
-    let cfg = Config::parse(
-        &format!(
-            "keyrings = [\"{}\"]\n{extra}\n[[source]]\nkind = \"dnf\"\nname = \"hostile\"\nbase_url = \"{base}\"\n",
-            keyring.display()
-        ),
-        "test",
-    )
-    .unwrap();
+/// A resolver running only the sources of the config text `toml` (short fetch timeouts).
+fn toml_resolver(cache: &Path, toml: &str) -> Resolver {
     Resolver::builder()
         .cache_dir(cache)
         .fetcher_options(crate::fetch_common::fast_opts(cache))
         .no_default_sources(true)
-        .config(cfg)
+        .config(Config::parse(toml, "test").unwrap())
         .build()
         .unwrap()
+}
+
+/// A resolver running one dnf source at `base`, trusting `keyring`, with `extra` config.
+fn dnf_resolver(base: &str, cache: &Path, keyring: &Path, extra: &str) -> Resolver {
+    toml_resolver(
+        cache,
+        &format!(
+            "keyrings = [\"{}\"]\n{extra}\n[[source]]\nkind = \"dnf\"\nname = \"hostile\"\nbase_url = \"{base}\"\n",
+            keyring.display()
+        ),
+    )
 }
 
 fn fedora(release: &str) -> KernelIdentity {
@@ -162,21 +165,14 @@ async fn mirror_list_naming_a_local_directory_is_refused() {
         Some(Reply::body(200, list.clone()))
     });
     let cache = tempfile::tempdir().unwrap();
-    let cfg = Config::parse(
+    let r = toml_resolver(
+        cache.path(),
         &format!(
             "keyrings = [\"{}\"]\n[[source]]\nkind = \"dnf\"\nname = \"m\"\nmirrorlist = \"{}\"\n",
             signed("keys/signer.asc").display(),
             srv.url("/mirrorlist")
         ),
-        "t",
-    )
-    .unwrap();
-    let r = Resolver::builder()
-        .cache_dir(cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    );
     let e = r
         .resolve_headers(&fedora("9.9.9-1.fc40.x86_64"))
         .await
@@ -331,20 +327,13 @@ async fn a_catalog_dnf_source_without_the_distros_key_refuses_the_fixture_signat
     // Fedora 40's embedded key did not sign the fixture: strict by default means refused.
     let (_repo, srv) = repo_of(&signed("good-1.rpm")).await;
     let cache = tempfile::tempdir().unwrap();
-    let cfg = Config::parse(
+    let r = toml_resolver(
+        cache.path(),
         &format!(
             "[[source]]\nkind = \"dnf\"\nname = \"x\"\nbase_url = \"{}\"\n",
             srv.url("/")
         ),
-        "t",
-    )
-    .unwrap();
-    let r = Resolver::builder()
-        .cache_dir(cache.path())
-        .no_default_sources(true)
-        .config(cfg)
-        .build()
-        .unwrap();
+    );
     let e = r
         .resolve_headers(&fedora("9.9.9-1.fc40.x86_64"))
         .await
