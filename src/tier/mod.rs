@@ -13,7 +13,9 @@
 //! - [`blob`]: package bytes streamed down with their sha256 checked on the way (a corrupt or
 //!   missing blob is a miss that the next resolution repairs), and uploaded;
 //! - [`lease`]: single flight across machines (a conditional create of the lease; an expired
-//!   lease taken over with a conditional update; renewal while the winner works).
+//!   lease taken over with a conditional update; renewal while the winner works);
+//! - [`cas`]: the conditional update itself (`If-Match` on S3, a locked compare-and-rename on
+//!   a shared filesystem).
 //!
 //! The tier only accelerates: every error here is a [`TierError`] the resolver records as an
 //! attempt before resolving upstream as it would without the tier.
@@ -21,6 +23,7 @@
 //! Sits above `fetch` (it writes into the local package cache) and below `resolver`.
 
 pub mod blob;
+pub mod cas;
 pub mod layout;
 pub mod lease;
 pub mod records;
@@ -211,8 +214,10 @@ struct Inner {
     opts: TierOptions,
     stats: TierStats,
     /// Whether the store implements `PutMode::Update` (S3 does; a local filesystem does not,
-    /// see [`lease`] for what is done there instead).
+    /// see [`cas`] for what is done there instead).
     conditional_update: bool,
+    /// The directory of a `file://` store (where [`cas`] keeps its locks).
+    local_root: Option<std::path::PathBuf>,
     owner_prefix: String,
 }
 
@@ -233,6 +238,7 @@ impl SharedCache {
                 opts,
                 stats: TierStats::default(),
                 conditional_update: opened.conditional_update,
+                local_root: opened.local_root,
                 owner_prefix: owner_prefix(),
             }),
         })
@@ -356,7 +362,7 @@ impl SharedCache {
         m: &Manifest,
         repair: bool,
     ) -> Result<Published, TierError> {
-        use object_store::{PutMode, PutOptions, UpdateVersion};
+        use object_store::{PutMode, PutOptions};
         let path = self.inner.layout.manifest(&m.cache_key);
         let body = records::to_bytes(m);
         match self
@@ -388,30 +394,32 @@ impl SharedCache {
             Err(TierError::BadRecord { .. }) if repair => None,
             Err(e) => return Err(e),
         };
-        let mode = match (&etag, self.inner.conditional_update) {
-            (Some(_), true) => PutMode::Update(UpdateVersion {
-                e_tag: etag,
-                version: None,
-            }),
-            (None, _) => PutMode::Create,
-            (Some(_), false) => PutMode::Overwrite,
+        let written = match etag {
+            // Exactly the unusable version read is replaced.
+            Some(_) => match self.swap(&path, etag, body.into()).await {
+                Ok(cas::Swap::Done(_)) => Ok(true),
+                Ok(cas::Swap::Changed) => Ok(false),
+                Err(e) => Err(e),
+            },
+            None => match self
+                .inner
+                .store
+                .put_opts(&path, body.into(), PutOptions::from(PutMode::Create))
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(e),
+            },
         };
-        match self
-            .inner
-            .store
-            .put_opts(&path, body.into(), PutOptions::from(mode))
-            .await
-        {
-            Ok(_) => {
+        match written {
+            Ok(true) => {
                 TierStats::bump(&self.inner.stats.published);
                 TierStats::bump(&self.inner.stats.repairs);
                 Ok(Published::Repaired)
             }
             // Someone else repaired it first.
-            Err(
-                object_store::Error::Precondition { .. }
-                | object_store::Error::AlreadyExists { .. },
-            ) => Ok(Published::AlreadyThere),
+            Ok(false) => Ok(Published::AlreadyThere),
             Err(e) => Err(self.store_err("PUT (If-Match)", &path, e)),
         }
     }
