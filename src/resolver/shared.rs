@@ -170,7 +170,7 @@ impl Resolver {
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     if let Some(r) = e.resolution() {
-                        let (reason, summary) = negative_of(r);
+                        let (reason, summary) = negative_of(e, r);
                         match tier.publish_negative(&key, reason, summary).await {
                             Ok(n) => log.push(format!("recorded {:?} until {}", n.reason, n.until)),
                             Err(e) => {
@@ -344,16 +344,15 @@ async fn publish(
 }
 
 /// The negative entry for a resolution nothing carried: `gone` when a source said the files
-/// were removed for good (HTTP 410), else `not published (yet)`.
-fn negative_of(r: &Resolution) -> (NegativeReason, Vec<String>) {
-    let gone = r.attempts.iter().any(|a| a.detail.contains("(HTTP 410)"));
+/// were removed for good ([`Error::is_gone`]: HTTP 410), else `not published (yet)`.
+fn negative_of(e: &Error, r: &Resolution) -> (NegativeReason, Vec<String>) {
     let summary = r
         .attempts
         .iter()
         .map(|a| format!("{} {:?}", a.source, a.outcome).to_lowercase())
         .collect();
     (
-        if gone {
+        if e.is_gone() {
             NegativeReason::Gone
         } else {
             NegativeReason::NotPublished
@@ -391,5 +390,6 @@ fn negative_answer(
                 error_kind: None,
             }],
         }),
+        gone: n.reason == NegativeReason::Gone,
     }
 }

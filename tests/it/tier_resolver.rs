@@ -338,6 +338,7 @@ async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
     let (a, _ca) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
     let e = a.resolve_headers(&missing).await.unwrap_err();
     assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    assert!(!e.is_gone(), "404s mean not published (yet)");
     let head = &e.resolution().unwrap().attempts[0];
     assert!(
         head.detail.contains("recorded NotPublished"),
@@ -356,6 +357,42 @@ async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
         "{}",
         r.attempts[0].detail
     );
+}
+
+/// A kernel whose package the mirror answers `410 Gone` for is typed gone
+/// (`Error::is_gone`), recorded as a `gone` negative entry for the longer time to live, and
+/// the worker answered from that entry is told "gone" too, without asking upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kernel_removed_for_good_is_a_gone_negative_entry() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("gone");
+    let srv = server_with(|srv| srv.on("/snapshot/file/", |_, _| Some(Reply::status(410)))).await;
+    let t = tier(&s3, &url, Duration::from_secs(30));
+    let (a, _ca) = worker(&srv, t.clone());
+    let e = a.resolve_headers(&id()).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    assert!(e.is_gone(), "{e}");
+    let head = &e.resolution().unwrap().attempts[0];
+    assert!(head.detail.contains("recorded Gone"), "{}", head.detail);
+    let stored = t
+        .store()
+        .get(&t.layout().negative(&id().cache_key()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let rec: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(rec["reason"], "gone", "{rec}");
+    assert_eq!(
+        rec["until"].as_u64().unwrap() - rec["recorded_at"].as_u64().unwrap(),
+        kheaders::fetch::cache::GONE_TTL.as_secs()
+    );
+    let cold = srv.total_hits();
+    let (b, _cb) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let e = b.resolve_headers(&id()).await.unwrap_err();
+    assert!(e.is_gone(), "the negative entry keeps the reason: {e}");
+    assert_eq!(srv.total_hits(), cold, "answered by the negative entry");
 }
 
 /// `file://`: a directory every worker mounts works as the tier too (no S3 server needed).
