@@ -41,13 +41,13 @@ pub use layout::Layout;
 pub use lease::{Acquire, LeaseGuard, Waited};
 pub use records::{Lease, Manifest, ManifestPackage, Negative, NegativeReason, StoredIdentity};
 
-/// A lease lives this long unless its owner renews it. The owner renews every third of it
+/// A lease lives this long unless its owner renews it (config `shared_cache_lease_secs`). The owner renews every third of it
 /// while it resolves, so only a crashed owner lets it lapse, and that costs the fleet one
 /// period: short enough that a stuck fleet is never more than 30 s behind, long enough
 /// that a renewal delayed by a busy store (a few seconds) does not lose the lease.
 pub const LEASE_TTL: Duration = Duration::from_secs(30);
-/// Longest a worker waits for another worker's resolution before resolving upstream itself:
-/// the slowest real resolution (snapshot.debian.org under throttling: several minutes).
+/// Longest a worker waits for another worker's resolution before resolving upstream itself
+/// (config `shared_cache_wait_secs`): the slowest real resolution (snapshot.debian.org under throttling: several minutes).
 pub const WAIT_MAX: Duration = Duration::from_secs(10 * 60);
 /// First and largest pause between looks at a manifest that another worker is producing.
 pub const WAIT_BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -164,6 +164,22 @@ pub struct TierOptions {
     /// `AmazonS3ConfigKey` accepts (`aws_endpoint`, `aws_access_key_id`, `aws_allow_http`, ...):
     /// for a process that talks to several stores, or that must not depend on its environment.
     pub s3_config: Vec<(String, String)>,
+}
+
+impl TierOptions {
+    /// The defaults, with the config's `shared_cache_lease_secs` and `shared_cache_wait_secs`.
+    pub fn from_config(config: &crate::config::Config) -> TierOptions {
+        let d = TierOptions::default();
+        TierOptions {
+            lease_ttl: config
+                .shared_cache_lease_secs
+                .map_or(d.lease_ttl, Duration::from_secs),
+            wait_max: config
+                .shared_cache_wait_secs
+                .map_or(d.wait_max, Duration::from_secs),
+            ..d
+        }
+    }
 }
 
 impl Default for TierOptions {
