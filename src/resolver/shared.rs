@@ -73,6 +73,7 @@ impl Resolver {
                 ));
             }
         }
+        let looked_up = store_ok;
         let mut guard = None;
         if store_ok {
             for _ in 0..LEASE_ROUNDS {
@@ -149,6 +150,11 @@ impl Resolver {
                     }
                 }
             }
+        }
+        // The tier could not answer: one miss for this resolution (a store that failed at
+        // the first lookup is an error instead, counted by the tier).
+        if looked_up {
+            TierStats::bump(&tier.stats().misses);
         }
         let tier_ms = started.elapsed().as_millis() as u64;
         let mut result = self.run_chain(id, true).await;

@@ -129,7 +129,9 @@ impl TierError {
 pub struct TierStats {
     /// Resolutions answered from the tier.
     pub hits: AtomicU64,
-    /// Lookups that found nothing usable (including corrupt entries).
+    /// Resolutions the tier could not answer (nothing usable there, corrupt entries
+    /// included), so they went upstream: one per resolution, however many lookups it made
+    /// (counted by the resolver, not by [`SharedCache::lookup`]).
     pub misses: AtomicU64,
     /// Corrupt or missing blobs / records found, and later re-published.
     pub corrupt: AtomicU64,
@@ -338,7 +340,6 @@ impl SharedCache {
         let found = match self.get_small(&path, records::MAX_MANIFEST_BYTES).await {
             Ok(f) => f,
             Err(TierError::BadRecord { source, .. }) => {
-                TierStats::bump(&self.inner.stats.misses);
                 TierStats::bump(&self.inner.stats.corrupt);
                 return Ok(Lookup::Corrupt(format!("{path}: {source}")));
             }
@@ -348,7 +349,6 @@ impl SharedCache {
             return Ok(match Manifest::parse(&bytes, key) {
                 Ok(m) => Lookup::Hit(Box::new(m)),
                 Err(e) => {
-                    TierStats::bump(&self.inner.stats.misses);
                     TierStats::bump(&self.inner.stats.corrupt);
                     Lookup::Corrupt(format!("{path}: {e}"))
                 }
@@ -366,7 +366,6 @@ impl SharedCache {
                 }
             }
         }
-        TierStats::bump(&self.inner.stats.misses);
         Ok(Lookup::Miss)
     }
 

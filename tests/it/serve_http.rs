@@ -587,3 +587,65 @@ async fn transiently_unavailable_upstream_is_503_with_retry_after_then_200() {
     let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(e["error"]["kind"], "transient", "{e}");
 }
+
+/// The value of one sample line of a Prometheus text exposition.
+fn sample(m: &str, name: &str) -> u64 {
+    m.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{m}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// One resolution the tier cannot answer is one miss (not one per lookup: the first look,
+/// the look after taking the lease, the polls while waiting), one it answers is one hit, and
+/// one answered by a negative entry is a negative hit; all through `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_tier_hits_and_misses_count_once_per_resolution() {
+    let srv = server_with(|_| {}).await;
+    let shared = tempfile::tempdir().unwrap();
+    let url = url::Url::from_directory_path(shared.path())
+        .unwrap()
+        .to_string();
+    let a = start(&srv, &["--shared-cache", &url]);
+    let b = start(&srv, &["--shared-cache", &url]);
+    let c = client();
+    let post = |svc: &Serve, release: &str| {
+        c.post(format!("{}/v1/resolve", svc.base))
+            .body(body(release).to_string())
+            .send()
+    };
+    let metrics = |svc: &Serve| {
+        let get = c.get(format!("{}/metrics", svc.base)).send();
+        async move { get.await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(post(&a, RELEASE).await.unwrap().status(), 200);
+    let m = metrics(&a).await;
+    assert_eq!(sample(&m, "kheaders_shared_cache_misses_total"), 1, "{m}");
+    assert_eq!(sample(&m, "kheaders_shared_cache_hits_total"), 0, "{m}");
+    assert_eq!(
+        sample(&m, "kheaders_shared_cache_published_total"),
+        1,
+        "{m}"
+    );
+
+    let cold = srv.total_hits();
+    assert_eq!(post(&b, RELEASE).await.unwrap().status(), 200);
+    assert_eq!(srv.total_hits(), cold, "node b is served by the tier");
+    let m = metrics(&b).await;
+    assert_eq!(sample(&m, "kheaders_shared_cache_hits_total"), 1, "{m}");
+    assert_eq!(sample(&m, "kheaders_shared_cache_misses_total"), 0, "{m}");
+
+    // Not found: one miss (recorded as a negative entry), then a negative hit, no miss.
+    assert_eq!(post(&a, "4.19.0-99-amd64").await.unwrap().status(), 404);
+    assert_eq!(post(&b, "4.19.0-99-amd64").await.unwrap().status(), 404);
+    let (ma, mb) = (metrics(&a).await, metrics(&b).await);
+    assert_eq!(sample(&ma, "kheaders_shared_cache_misses_total"), 2, "{ma}");
+    assert_eq!(sample(&mb, "kheaders_shared_cache_misses_total"), 0, "{mb}");
+    assert_eq!(
+        sample(&mb, "kheaders_shared_cache_negative_hits_total"),
+        1,
+        "{mb}"
+    );
+}
