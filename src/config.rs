@@ -409,6 +409,14 @@ pub struct Config {
     /// the standard `AWS_*` environment) or `file:///path` (see `crate::tier`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_cache: Option<String>,
+    /// The shared tier's lease period in seconds (default [`crate::tier::LEASE_TTL`]): how
+    /// long a crashed resolver holds up the fleet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_cache_lease_secs: Option<u64>,
+    /// Longest wait, in seconds, for another worker's resolution before resolving upstream
+    /// (default [`crate::tier::WAIT_MAX`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_cache_wait_secs: Option<u64>,
     /// `verify_package_signatures` for every source that does not set its own (see
     /// [`SourceConfig::verify_package_signatures`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -490,6 +498,7 @@ impl Config {
             ("max_package_size", self.max_package_size),
             ("low_speed_time_secs", self.low_speed_time_secs),
             ("download_deadline_secs", self.download_deadline_secs),
+            ("shared_cache_lease_secs", self.shared_cache_lease_secs),
         ] {
             if v == Some(0) {
                 return Err(ConfigError::Invalid {
@@ -591,6 +600,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("download_deadline_secs"), "{e}");
+    }
+
+    #[test]
+    fn shared_cache_timing_keys_reach_the_tier_options() {
+        let c = Config::parse(
+            "shared_cache_lease_secs = 7\nshared_cache_wait_secs = 0\n",
+            "t",
+        )
+        .unwrap();
+        let o = crate::tier::TierOptions::from_config(&c);
+        assert_eq!(o.lease_ttl, std::time::Duration::from_secs(7));
+        assert_eq!(o.wait_max, std::time::Duration::ZERO, "0: do not wait");
+        let d = crate::tier::TierOptions::from_config(&Config::default());
+        assert_eq!(
+            (d.lease_ttl, d.wait_max),
+            (crate::tier::LEASE_TTL, crate::tier::WAIT_MAX)
+        );
+        let e = Config::parse("shared_cache_lease_secs = 0", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shared_cache_lease_secs"), "{e}");
     }
 
     #[test]

@@ -9,14 +9,20 @@
 //! | `locks-v1/*.lock` | nobody holds it |
 //! | `metadata-v1/negative/*.json` | expired |
 //! | `packages-v1/by-ref/*.json` | the package it names is gone |
-//! | packages, metadata bodies, resolution records | last used longer ago than `--older-than`, or, oldest first, while the cache is larger than `--max-size` |
+//! | `trees-v1/.unpacking-*`, `trees-v1/.removing-*` (a tree being unpacked or removed) | older than [`STALE_TEMP_AGE`] / always |
+//! | `trees-v1/<key>/` without its record (an unpack cut short) | its hold is free and it is older than [`GC_MIN_AGE`] |
+//! | packages, metadata bodies, resolution records, unpacked trees (`trees-v1/<key>/`, as one entry) | last used longer ago than `--older-than`, or, oldest first, while the cache is larger than `--max-size` |
 //!
 //! An entry is removed only while its entry lock is held by the collector (taken without
 //! waiting: an entry whose lock is held — a download, revalidation or resolution in progress,
 //! in this process or another — is left alone and counted as in use), and never within
 //! [`GC_MIN_AGE`] of its last use, so a resolution that just verified its packages can still
 //! unpack them. "Last use" is the modification time: the fetcher touches a cached package
-//! or metadata body whenever it answers from it.
+//! or metadata body whenever it answers from it, and `kheaders serve` a tree's record
+//! ([`TREE_RECORD`]) whenever it streams the tree. A tree is read while a shared lock on its
+//! entry lock is held ([`hold_tree`]: `serve` holds it from before it looks for the tree until
+//! the last byte is streamed), so the collector's exclusive lock never removes a tree that is
+//! being unpacked or streamed.
 
 use fs4::fs_std::FileExt;
 use std::fs;
@@ -35,6 +41,11 @@ pub const GC_MIN_AGE: Duration = Duration::from_secs(10 * 60);
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(60 * 60);
 /// The resolution cache's directory (see `resolver::cache`).
 const RESOLUTIONS: &str = "resolutions-v1";
+/// Where `kheaders serve` unpacks trees: `<cache>/trees-v1/<identity cache key>/`.
+pub const TREES: &str = "trees-v1";
+/// The record at the root of an unpacked tree, written last: a tree without it is not
+/// whole. Its modification time is the tree's last use.
+pub const TREE_RECORD: &str = ".kheaders-tree.json";
 
 /// What to collect.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +85,11 @@ pub struct GcReport {
     pub in_use: u64,
 }
 
-/// One removable entry: its files, the lock that guards it, its size and last use.
+/// One removable entry: its files (or, for a tree, its directory, and its record as the
+/// file whose time is its last use), the lock that guards it, its size and last use.
 struct Entry {
     files: Vec<PathBuf>,
+    dir: Option<PathBuf>,
     lock_key: String,
     bytes: u64,
     used: SystemTime,
@@ -156,7 +169,8 @@ pub fn collect_garbage(cache_dir: &Path, opts: &GcOptions) -> Result<GcReport, F
     };
 
     // 1. Leftovers of killed processes.
-    for path in walk(cache_dir)? {
+    let trees = cache_dir.join(TREES);
+    for path in walk(cache_dir, Some(&trees))? {
         let name = file_name(&path);
         if path.starts_with(&locks) {
             continue;
@@ -177,6 +191,7 @@ pub fn collect_garbage(cache_dir: &Path, opts: &GcOptions) -> Result<GcReport, F
             remove(&path, &mut report.stale_removed)?;
         }
     }
+    stale_trees(cache_dir, &trees, now, opts, &mut report)?;
     let negative = cache_dir.join(METADATA).join("negative");
     for path in files_in(&negative)? {
         let rec: Option<super::cache::NegativeRecord> = super::cache::read_json(&path);
@@ -212,7 +227,10 @@ pub fn collect_garbage(cache_dir: &Path, opts: &GcOptions) -> Result<GcReport, F
         {
             continue;
         }
-        for f in &e.files {
+        if let Some(d) = &e.dir {
+            remove_tree(d)?;
+        }
+        for f in e.files.iter().filter(|_| e.dir.is_none()) {
             match fs::remove_file(f) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
@@ -254,20 +272,127 @@ pub fn collect_garbage(cache_dir: &Path, opts: &GcOptions) -> Result<GcReport, F
     Ok(report)
 }
 
+/// The lock key of the unpacked tree of identity `key` (see [`hold_tree`]).
+fn tree_lock_key(key: &str) -> String {
+    format!("tree:{key}")
+}
+
+/// A reader's hold on one unpacked tree; dropping it lets the collector remove the tree.
+#[derive(Debug)]
+pub struct TreeHold {
+    _file: fs::File,
+}
+
+/// Takes a shared hold on the tree of identity `key` under `cache_dir` (blocking: it waits
+/// only while a collector is removing that very tree). Readers share it; the collector
+/// takes it exclusively, without waiting, and leaves a held tree alone.
+pub fn hold_tree(cache_dir: &Path, key: &str) -> Result<TreeHold, FetchError> {
+    let lock = cache_dir
+        .join(LOCKS)
+        .join(key_file_name(&tree_lock_key(key)));
+    if let Some(d) = lock.parent() {
+        fs::create_dir_all(d).map_err(io(d))?;
+    }
+    loop {
+        let f = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(io(&lock))?;
+        FileExt::lock_shared(&f).map_err(io(&lock))?;
+        // The collector removes lock files nobody holds: open the path again if it did.
+        if lock_file_is_current(&lock, &f) {
+            return Ok(TreeHold { _file: f });
+        }
+    }
+}
+
+/// Marks the tree at `dir` as used now (its record's modification time).
+pub fn touch_tree(dir: &Path) {
+    if let Ok(f) = fs::File::options().write(true).open(dir.join(TREE_RECORD)) {
+        let _ = f.set_modified(SystemTime::now());
+    }
+}
+
+/// Temporary directories of unpacks and removals cut short, and trees without a record.
+fn stale_trees(
+    cache: &Path,
+    trees: &Path,
+    now: SystemTime,
+    opts: &GcOptions,
+    report: &mut GcReport,
+) -> Result<(), FetchError> {
+    for dir in dirs_in(trees)? {
+        let name = file_name(&dir);
+        // Held while the tree is removed.
+        let mut _held = None;
+        let stale = if name.starts_with(".removing-") {
+            true
+        } else if name.starts_with('.') {
+            age(&dir, now) > STALE_TEMP_AGE
+        } else if dir.join(TREE_RECORD).is_file() || age(&dir, now) <= opts.min_age {
+            false
+        } else {
+            let lock = cache.join(LOCKS).join(key_file_name(&tree_lock_key(&name)));
+            match try_lock(&lock)? {
+                Some(h) => {
+                    _held = Some(h);
+                    !dir.join(TREE_RECORD).is_file()
+                }
+                None => {
+                    report.in_use += 1;
+                    false
+                }
+            }
+        };
+        if stale {
+            remove_tree(&dir)?;
+            report.stale_removed += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Removes a tree: renamed aside first (one atomic step, so nobody ever sees a tree half
+/// removed under its own name), then deleted.
+fn remove_tree(dir: &Path) -> Result<(), FetchError> {
+    let name = file_name(dir);
+    let aside = if name.starts_with(".removing-") {
+        dir.to_path_buf()
+    } else {
+        let aside = dir.with_file_name(format!(".removing-{:016x}", rand::random::<u64>()));
+        match fs::rename(dir, &aside) {
+            Ok(()) => aside,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(dir)(e)),
+        }
+    };
+    match fs::remove_dir_all(&aside) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(&aside)(e)),
+    }
+}
+
 /// Every removable entry with its lock key.
 fn entries(cache: &Path) -> Result<Vec<Entry>, FetchError> {
     let mut out = Vec::new();
-    let mut push = |files: Vec<PathBuf>, lock_key: String| {
+    let mut push = |files: Vec<PathBuf>, dir: Option<PathBuf>, lock_key: String| {
         let Some(used) = files.first().and_then(|f| modified(f)) else {
             return;
         };
-        let bytes = files
-            .iter()
-            .filter_map(|f| fs::symlink_metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
+        let bytes = match &dir {
+            Some(d) => dir_bytes(d),
+            None => files
+                .iter()
+                .filter_map(|f| fs::symlink_metadata(f).ok())
+                .map(|m| m.len())
+                .sum(),
+        };
         out.push(Entry {
             files,
+            dir,
             lock_key,
             bytes,
             used,
@@ -279,7 +404,7 @@ fn entries(cache: &Path) -> Result<Vec<Entry>, FetchError> {
             continue;
         }
         if let Some((sha, _ext)) = name.split_once('.') {
-            push(vec![path.clone()], format!("pkg:sha256:{sha}"));
+            push(vec![path.clone()], None, format!("pkg:sha256:{sha}"));
         }
     }
     let meta = cache.join(METADATA);
@@ -295,11 +420,12 @@ fn entries(cache: &Path) -> Result<Vec<Entry>, FetchError> {
                     continue;
                 }
                 if bname == super::meta::BY_DIGEST {
-                    push(vec![path.clone()], format!("digest:{name}"));
+                    push(vec![path.clone()], None, format!("digest:{name}"));
                 } else {
                     let record = super::cache::meta_path(&path);
                     push(
                         vec![path.clone(), record],
+                        None,
                         super::meta::meta_lock_key(&bname, &name),
                     );
                 }
@@ -312,7 +438,14 @@ fn entries(cache: &Path) -> Result<Vec<Entry>, FetchError> {
             .strip_suffix(".json")
             .filter(|_| !name.starts_with('.'))
         {
-            push(vec![path.clone()], format!("resolution:{key}"));
+            push(vec![path.clone()], None, format!("resolution:{key}"));
+        }
+    }
+    for dir in dirs_in(&cache.join(TREES))? {
+        let name = file_name(&dir);
+        let record = dir.join(TREE_RECORD);
+        if !name.starts_with('.') && record.is_file() {
+            push(vec![record], Some(dir.clone()), tree_lock_key(&name));
         }
     }
     Ok(out)
@@ -379,11 +512,28 @@ fn files_in(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
         .collect())
 }
 
-/// Every regular file below `dir`.
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
+/// Directories directly in `dir` (none when it does not exist).
+fn dirs_in(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    Ok(rd
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect())
+}
+
+/// Every regular file below `dir`, except below `skip`.
+fn walk(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>, FetchError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
+        if skip.is_some_and(|s| d == s) {
+            continue;
+        }
         let rd = match fs::read_dir(&d) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -401,7 +551,7 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
 }
 
 fn dir_bytes(dir: &Path) -> u64 {
-    walk(dir)
+    walk(dir, None)
         .unwrap_or_default()
         .iter()
         .filter_map(|p| fs::symlink_metadata(p).ok())

@@ -54,6 +54,8 @@ impl Resolver {
             );
         }
         let mut signatures_off_noted = false;
+        // A source said `410 Gone` (see `Error::NotFound::gone`).
+        let mut gone = false;
         for (source, spec) in &chain {
             let started = Instant::now();
             let (result, took) = self.run_locate(&cx, source, id).await;
@@ -132,6 +134,7 @@ impl Resolver {
                                 return Ok((finish(resolution, source, set), local));
                             }
                             Err(e) => {
+                                gone |= fetch_gone(&e);
                                 let kind = e.kind();
                                 let (outcome, flow) = after_error(kind);
                                 let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -163,6 +166,7 @@ impl Resolver {
                     }
                 }
                 (Err(e), _) => {
+                    gone |= matches!(&e, SourceError::Fetch(f) if fetch_gone(f));
                     let kind = e.kind();
                     let (outcome, flow) = after_error(kind);
                     resolution
@@ -174,7 +178,7 @@ impl Resolver {
                 }
             }
         }
-        Err(exhausted(id, resolution))
+        Err(exhausted(id, resolution, gone))
     }
 
     /// The chain with the spec each source was built from (`None` for sources added with
@@ -373,7 +377,7 @@ fn finish(
 
 /// The error when no source succeeded: integrity beats transient beats not-found, so an
 /// integrity failure anywhere is never reported as a mere "not found".
-fn exhausted(id: &KernelIdentity, mut resolution: Resolution) -> Error {
+fn exhausted(id: &KernelIdentity, mut resolution: Resolution, gone: bool) -> Error {
     // An empty chain for a family no public repository serves says why (SLES).
     if resolution.attempts.is_empty() {
         if let Some(why) = crate::catalog::unserved(id.distro()) {
@@ -414,5 +418,11 @@ fn exhausted(id: &KernelIdentity, mut resolution: Resolution) -> Error {
     Error::NotFound {
         identity,
         resolution: Box::new(resolution),
+        gone,
     }
+}
+
+/// `410 Gone`: the server removed the file for good.
+fn fetch_gone(e: &FetchError) -> bool {
+    matches!(e, FetchError::NotFound { status: 410, .. })
 }

@@ -28,6 +28,9 @@ pub enum Error {
     NotFound {
         identity: String,
         resolution: Box<Resolution>,
+        /// A source answered `410 Gone` (removed for good) rather than "not there (yet)":
+        /// remembered longer ([`crate::fetch::cache::GONE_TTL`]).
+        gone: bool,
     },
 
     /// At least one source had the packages but their bytes or signatures failed
@@ -77,6 +80,11 @@ impl Error {
             Error::Unpack(e) => e.kind(),
             Error::Io { .. } => ErrorKind::Other,
         }
+    }
+
+    /// Whether a source said the identity's files were removed for good (`410 Gone`).
+    pub fn is_gone(&self) -> bool {
+        matches!(self, Error::NotFound { gone: true, .. })
     }
 
     /// The resolution (every attempt) when the error came out of the chain.

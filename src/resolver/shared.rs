@@ -73,6 +73,7 @@ impl Resolver {
                 ));
             }
         }
+        let looked_up = store_ok;
         let mut guard = None;
         if store_ok {
             for _ in 0..LEASE_ROUNDS {
@@ -150,6 +151,11 @@ impl Resolver {
                 }
             }
         }
+        // The tier could not answer: one miss for this resolution (a store that failed at
+        // the first lookup is an error instead, counted by the tier).
+        if looked_up {
+            TierStats::bump(&tier.stats().misses);
+        }
         let tier_ms = started.elapsed().as_millis() as u64;
         let mut result = self.run_chain(id, true).await;
         let publishing = Instant::now();
@@ -170,7 +176,7 @@ impl Resolver {
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     if let Some(r) = e.resolution() {
-                        let (reason, summary) = negative_of(r);
+                        let (reason, summary) = negative_of(e, r);
                         match tier.publish_negative(&key, reason, summary).await {
                             Ok(n) => log.push(format!("recorded {:?} until {}", n.reason, n.until)),
                             Err(e) => {
@@ -344,16 +350,15 @@ async fn publish(
 }
 
 /// The negative entry for a resolution nothing carried: `gone` when a source said the files
-/// were removed for good (HTTP 410), else `not published (yet)`.
-fn negative_of(r: &Resolution) -> (NegativeReason, Vec<String>) {
-    let gone = r.attempts.iter().any(|a| a.detail.contains("(HTTP 410)"));
+/// were removed for good ([`Error::is_gone`]: HTTP 410), else `not published (yet)`.
+fn negative_of(e: &Error, r: &Resolution) -> (NegativeReason, Vec<String>) {
     let summary = r
         .attempts
         .iter()
         .map(|a| format!("{} {:?}", a.source, a.outcome).to_lowercase())
         .collect();
     (
-        if gone {
+        if e.is_gone() {
             NegativeReason::Gone
         } else {
             NegativeReason::NotPublished
@@ -391,5 +396,6 @@ fn negative_answer(
                 error_kind: None,
             }],
         }),
+        gone: n.reason == NegativeReason::Gone,
     }
 }

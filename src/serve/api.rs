@@ -258,6 +258,7 @@ mod status_tests {
         let e = Error::NotFound {
             identity: "x".into(),
             resolution: resolution(),
+            gone: false,
         };
         assert_eq!(Failure::from_error(&e).status, StatusCode::NOT_FOUND);
     }

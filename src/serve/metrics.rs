@@ -164,7 +164,7 @@ impl Collector for TierCollector {
             ),
             (
                 "kheaders_shared_cache_misses",
-                "Shared-tier lookups that found nothing usable",
+                "Resolutions the shared tier could not answer (resolved upstream)",
                 TierStats::get(&s.misses),
             ),
             (

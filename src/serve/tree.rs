@@ -7,6 +7,10 @@
 //! makes one; this holds even if the directory was tampered with). The response carries
 //! `X-Kheaders-Build-Dir` (the `make -C` directory, relative) and `X-Kheaders-Release`.
 //!
+//! Trees are evicted by `kheaders cache gc` like the rest of the cache (least recently
+//! streamed first): each request holds the tree ([`gc::hold_tree`]) from before it looks for
+//! it until the last byte is sent, and marks it used ([`gc::touch_tree`]).
+//!
 //! ```text
 //! curl -fsS "$SVC/v1/tree?release=6.1.0-18-amd64&arch=x86_64&distro=debian&distro_version=12" | tar -x -C tree
 //! make -C tree/usr/src/linux-headers-6.1.0-18-amd64 M=$PWD modules
@@ -24,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use super::api::{Failure, IdentityRequest};
 use super::{Service, MAX_QUERY_BYTES};
+use crate::fetch::gc::{self, TREE_RECORD};
 use crate::identity::KernelIdentity;
 use crate::vocab::error_chain;
 
@@ -31,8 +36,6 @@ use crate::vocab::error_chain;
 /// stream holds at most this much memory (16 × 256 KiB = 4 MiB) however big the tree.
 const CHUNK_BYTES: usize = 256 * 1024;
 const CHUNKS_AHEAD: usize = 16;
-/// The record beside an unpacked tree.
-const TREE_RECORD: &str = ".kheaders-tree.json";
 
 /// An unpacked tree on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -175,13 +178,27 @@ pub async fn tree(State(svc): State<Arc<Service>>, RawQuery(q): RawQuery) -> Res
         Ok(id) => id,
         Err(f) => return f.into_response(),
     };
+    // Held until the stream ends, so `cache gc` leaves the tree alone meanwhile.
+    let (cache, key) = (
+        svc.resolver.fetcher().cache_dir().to_path_buf(),
+        id.cache_key(),
+    );
+    let hold = match tokio::task::spawn_blocking(move || gc::hold_tree(&cache, &key)).await {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => {
+            return internal(format!("cannot hold the tree: {}", error_chain(&e))).into_response()
+        }
+        Err(e) => return internal(format!("tree hold task failed: {e}")).into_response(),
+    };
     let info = match &*svc.tree_of(&id).await {
         Ok(i) => i.clone(),
         Err(f) => return f.clone().into_response(),
     };
+    gc::touch_tree(&info.root);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(CHUNKS_AHEAD);
     let root = info.root.clone();
     tokio::task::spawn_blocking(move || {
+        let _hold = hold;
         let sink = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK_BYTES),

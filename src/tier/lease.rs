@@ -14,16 +14,17 @@
 //! ```
 //!
 //! A crashed winner stops renewing, so its lease lapses after one period and the next worker
-//! takes over: the fleet loses one lease period, never more. On a store without conditional
-//! updates (`file://`), renewal and takeover check the owner and then overwrite: two workers
-//! can then both resolve after a crash (harmless: they publish identical content-addressed
-//! blobs, and the manifest is create-if-absent).
+//! takes over: the fleet loses one lease period, never more. Takeover, renewal and release
+//! are compare-and-swaps of the version read ([`super::cas`]): `If-Match` on S3, a locked
+//! compare then rename on a shared filesystem (`file://`), so exactly one taker wins there
+//! too.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::{PutMode, PutOptions, PutPayload};
 
+use super::cas::Swap;
 use super::records::{self, Lease, RECORD_FORMAT};
 use super::{Lookup, Manifest, Negative, SharedCache, TierError};
 
@@ -90,13 +91,13 @@ impl LeaseGuard {
     pub async fn release(self) {
         self.renewer.abort();
         let path = self.tier.inner.layout.lease(&self.key);
-        if let Ok(Some((bytes, _))) = self
+        if let Ok(Some((bytes, etag))) = self
             .tier
             .get_small(&path, records::MAX_SMALL_RECORD_BYTES)
             .await
         {
             if Lease::parse(&bytes, &self.key).is_ok_and(|l| l.owner == self.owner) {
-                if let Err(e) = self.tier.inner.store.delete(&path).await {
+                if let Err(e) = self.tier.delete_if(&path, etag).await {
                     tracing::debug!(error = %e, "could not delete the lease; it will expire");
                 }
             }
@@ -198,33 +199,13 @@ impl SharedCache {
         let path = self.inner.layout.lease(key);
         let lease = self.new_lease(key);
         let body = PutPayload::from(records::to_bytes(&lease));
-        if self.inner.conditional_update {
-            let mode = PutMode::Update(UpdateVersion {
-                e_tag: etag,
-                version: None,
-            });
-            return match self
-                .inner
-                .store
-                .put_opts(&path, body, PutOptions::from(mode))
-                .await
-            {
-                Ok(r) => {
-                    tracing::info!(key, previous = %old.owner, "took over an expired lease");
-                    Ok(Some((lease, r.e_tag)))
-                }
-                Err(object_store::Error::Precondition { .. }) => Ok(None),
-                Err(e) => Err(self.store_err("PUT (If-Match)", &path, e)),
-            };
-        }
-        // No conditional update here: re-check the owner, then overwrite (see module docs).
-        match self.read_lease(key).await? {
-            Some((l, _)) if l.owner == old.owner => {}
-            _ => return Ok(None),
-        }
-        match self.inner.store.put(&path, body).await {
-            Ok(r) => Ok(Some((lease, r.e_tag))),
-            Err(e) => Err(self.store_err("PUT", &path, e)),
+        match self.swap(&path, etag, body).await {
+            Ok(Swap::Done(etag)) => {
+                tracing::info!(key, previous = %old.owner, "took over an expired lease");
+                Ok(Some((lease, etag)))
+            }
+            Ok(Swap::Changed) => Ok(None),
+            Err(e) => Err(self.store_err("PUT (If-Match)", &path, e)),
         }
     }
 
@@ -292,29 +273,9 @@ async fn renew(tier: SharedCache, key: String, mut lease: Lease, etag: Arc<Mutex
         lease.expires_at_ms = now_ms() + ttl.as_millis() as u64;
         let body = PutPayload::from(records::to_bytes(&lease));
         let current = etag.lock().expect("lease etag lock").clone();
-        let result = if tier.inner.conditional_update {
-            let mode = PutMode::Update(UpdateVersion {
-                e_tag: current,
-                version: None,
-            });
-            tier.inner
-                .store
-                .put_opts(&path, body, PutOptions::from(mode))
-                .await
-        } else {
-            match tier.read_lease(&key).await {
-                Ok(Some((l, _))) if l.owner == lease.owner => {
-                    tier.inner.store.put(&path, body).await
-                }
-                _ => {
-                    tracing::warn!(key, "lease lost to another worker; no longer renewing");
-                    return;
-                }
-            }
-        };
-        match result {
-            Ok(r) => *etag.lock().expect("lease etag lock") = r.e_tag,
-            Err(object_store::Error::Precondition { .. }) => {
+        match tier.swap(&path, current, body).await {
+            Ok(Swap::Done(e)) => *etag.lock().expect("lease etag lock") = e,
+            Ok(Swap::Changed) => {
                 tracing::warn!(
                     key,
                     "lease taken over by another worker; no longer renewing"

@@ -13,7 +13,9 @@
 //! - [`blob`]: package bytes streamed down with their sha256 checked on the way (a corrupt or
 //!   missing blob is a miss that the next resolution repairs), and uploaded;
 //! - [`lease`]: single flight across machines (a conditional create of the lease; an expired
-//!   lease taken over with a conditional update; renewal while the winner works).
+//!   lease taken over with a conditional update; renewal while the winner works);
+//! - [`cas`]: the conditional update itself (`If-Match` on S3, a locked compare-and-rename on
+//!   a shared filesystem).
 //!
 //! The tier only accelerates: every error here is a [`TierError`] the resolver records as an
 //! attempt before resolving upstream as it would without the tier.
@@ -21,6 +23,7 @@
 //! Sits above `fetch` (it writes into the local package cache) and below `resolver`.
 
 pub mod blob;
+pub mod cas;
 pub mod layout;
 pub mod lease;
 pub mod records;
@@ -38,13 +41,13 @@ pub use layout::Layout;
 pub use lease::{Acquire, LeaseGuard, Waited};
 pub use records::{Lease, Manifest, ManifestPackage, Negative, NegativeReason, StoredIdentity};
 
-/// A lease lives this long unless its owner renews it. The owner renews every third of it
+/// A lease lives this long unless its owner renews it (config `shared_cache_lease_secs`). The owner renews every third of it
 /// while it resolves, so only a crashed owner lets it lapse, and that costs the fleet one
 /// period: short enough that a stuck fleet is never more than 30 s behind, long enough
 /// that a renewal delayed by a busy store (a few seconds) does not lose the lease.
 pub const LEASE_TTL: Duration = Duration::from_secs(30);
-/// Longest a worker waits for another worker's resolution before resolving upstream itself:
-/// the slowest real resolution (snapshot.debian.org under throttling: several minutes).
+/// Longest a worker waits for another worker's resolution before resolving upstream itself
+/// (config `shared_cache_wait_secs`): the slowest real resolution (snapshot.debian.org under throttling: several minutes).
 pub const WAIT_MAX: Duration = Duration::from_secs(10 * 60);
 /// First and largest pause between looks at a manifest that another worker is producing.
 pub const WAIT_BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -126,7 +129,9 @@ impl TierError {
 pub struct TierStats {
     /// Resolutions answered from the tier.
     pub hits: AtomicU64,
-    /// Lookups that found nothing usable (including corrupt entries).
+    /// Resolutions the tier could not answer (nothing usable there, corrupt entries
+    /// included), so they went upstream: one per resolution, however many lookups it made
+    /// (counted by the resolver, not by [`SharedCache::lookup`]).
     pub misses: AtomicU64,
     /// Corrupt or missing blobs / records found, and later re-published.
     pub corrupt: AtomicU64,
@@ -161,6 +166,22 @@ pub struct TierOptions {
     /// `AmazonS3ConfigKey` accepts (`aws_endpoint`, `aws_access_key_id`, `aws_allow_http`, ...):
     /// for a process that talks to several stores, or that must not depend on its environment.
     pub s3_config: Vec<(String, String)>,
+}
+
+impl TierOptions {
+    /// The defaults, with the config's `shared_cache_lease_secs` and `shared_cache_wait_secs`.
+    pub fn from_config(config: &crate::config::Config) -> TierOptions {
+        let d = TierOptions::default();
+        TierOptions {
+            lease_ttl: config
+                .shared_cache_lease_secs
+                .map_or(d.lease_ttl, Duration::from_secs),
+            wait_max: config
+                .shared_cache_wait_secs
+                .map_or(d.wait_max, Duration::from_secs),
+            ..d
+        }
+    }
 }
 
 impl Default for TierOptions {
@@ -211,8 +232,10 @@ struct Inner {
     opts: TierOptions,
     stats: TierStats,
     /// Whether the store implements `PutMode::Update` (S3 does; a local filesystem does not,
-    /// see [`lease`] for what is done there instead).
+    /// see [`cas`] for what is done there instead).
     conditional_update: bool,
+    /// The directory of a `file://` store (where [`cas`] keeps its locks).
+    local_root: Option<std::path::PathBuf>,
     owner_prefix: String,
 }
 
@@ -233,6 +256,7 @@ impl SharedCache {
                 opts,
                 stats: TierStats::default(),
                 conditional_update: opened.conditional_update,
+                local_root: opened.local_root,
                 owner_prefix: owner_prefix(),
             }),
         })
@@ -316,7 +340,6 @@ impl SharedCache {
         let found = match self.get_small(&path, records::MAX_MANIFEST_BYTES).await {
             Ok(f) => f,
             Err(TierError::BadRecord { source, .. }) => {
-                TierStats::bump(&self.inner.stats.misses);
                 TierStats::bump(&self.inner.stats.corrupt);
                 return Ok(Lookup::Corrupt(format!("{path}: {source}")));
             }
@@ -326,7 +349,6 @@ impl SharedCache {
             return Ok(match Manifest::parse(&bytes, key) {
                 Ok(m) => Lookup::Hit(Box::new(m)),
                 Err(e) => {
-                    TierStats::bump(&self.inner.stats.misses);
                     TierStats::bump(&self.inner.stats.corrupt);
                     Lookup::Corrupt(format!("{path}: {e}"))
                 }
@@ -344,7 +366,6 @@ impl SharedCache {
                 }
             }
         }
-        TierStats::bump(&self.inner.stats.misses);
         Ok(Lookup::Miss)
     }
 
@@ -356,7 +377,7 @@ impl SharedCache {
         m: &Manifest,
         repair: bool,
     ) -> Result<Published, TierError> {
-        use object_store::{PutMode, PutOptions, UpdateVersion};
+        use object_store::{PutMode, PutOptions};
         let path = self.inner.layout.manifest(&m.cache_key);
         let body = records::to_bytes(m);
         match self
@@ -388,30 +409,32 @@ impl SharedCache {
             Err(TierError::BadRecord { .. }) if repair => None,
             Err(e) => return Err(e),
         };
-        let mode = match (&etag, self.inner.conditional_update) {
-            (Some(_), true) => PutMode::Update(UpdateVersion {
-                e_tag: etag,
-                version: None,
-            }),
-            (None, _) => PutMode::Create,
-            (Some(_), false) => PutMode::Overwrite,
+        let written = match etag {
+            // Exactly the unusable version read is replaced.
+            Some(_) => match self.swap(&path, etag, body.into()).await {
+                Ok(cas::Swap::Done(_)) => Ok(true),
+                Ok(cas::Swap::Changed) => Ok(false),
+                Err(e) => Err(e),
+            },
+            None => match self
+                .inner
+                .store
+                .put_opts(&path, body.into(), PutOptions::from(PutMode::Create))
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(e),
+            },
         };
-        match self
-            .inner
-            .store
-            .put_opts(&path, body.into(), PutOptions::from(mode))
-            .await
-        {
-            Ok(_) => {
+        match written {
+            Ok(true) => {
                 TierStats::bump(&self.inner.stats.published);
                 TierStats::bump(&self.inner.stats.repairs);
                 Ok(Published::Repaired)
             }
             // Someone else repaired it first.
-            Err(
-                object_store::Error::Precondition { .. }
-                | object_store::Error::AlreadyExists { .. },
-            ) => Ok(Published::AlreadyThere),
+            Ok(false) => Ok(Published::AlreadyThere),
             Err(e) => Err(self.store_err("PUT (If-Match)", &path, e)),
         }
     }

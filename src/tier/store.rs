@@ -6,7 +6,8 @@
 //! `AWS_DEFAULT_REGION`), `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint. Conditional writes
 //! use `If-None-Match: *` / `If-Match` (`S3ConditionalPut::ETagMatch`).
 //!
-//! `file:///PATH`: a directory every worker mounts (`LocalFileSystem`).
+//! `file:///PATH`: a directory every worker mounts (`LocalFileSystem`: conditional create by
+//! hard link; conditional update through `super::cas`).
 
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ pub(super) struct Opened {
     pub store: Arc<dyn ObjectStore>,
     pub prefix: String,
     pub conditional_update: bool,
+    /// The directory of a `file://` store.
+    pub local_root: Option<std::path::PathBuf>,
 }
 
 pub(super) fn open(raw: &str, overrides: &[(String, String)]) -> Result<Opened, TierError> {
@@ -75,6 +78,7 @@ pub(super) fn open(raw: &str, overrides: &[(String, String)]) -> Result<Opened, 
                 store: Arc::new(store),
                 prefix: url.path().to_string(),
                 conditional_update: true,
+                local_root: None,
             })
         }
         "file" => {
@@ -91,6 +95,7 @@ pub(super) fn open(raw: &str, overrides: &[(String, String)]) -> Result<Opened, 
                 store: Arc::new(store),
                 prefix: String::new(),
                 conditional_update: false,
+                local_root: Some(path),
             })
         }
         other => Err(config(format!("unsupported scheme `{other}`"))),

@@ -189,3 +189,86 @@ async fn max_size_removes_least_recently_used_entries_first() {
     assert!(!got[1].path.exists() && !got[2].path.exists());
     assert!(r.bytes_after <= 50_000, "{r:?}");
 }
+
+/// `kheaders serve`'s unpacked trees (`trees-v1/<key>/`) are cache entries too: evicted by
+/// age and, least recently streamed first, by size; never one that is being streamed (held),
+/// never one used within the minimum age; leftovers of cut-short unpacks go as well.
+#[tokio::test]
+async fn gc_evicts_unpacked_trees_but_never_one_being_streamed() {
+    use kheaders::fetch::gc::{hold_tree, TREES, TREE_RECORD};
+    let cache = tempfile::tempdir().unwrap();
+    let trees = cache.path().join(TREES);
+    let tree = |key: &str| {
+        let d = trees.join(key);
+        std::fs::create_dir_all(d.join("usr/src/k/include")).unwrap();
+        std::fs::write(d.join("usr/src/k/Makefile"), vec![b'x'; 100_000]).unwrap();
+        std::os::unix::fs::symlink("../k", d.join("usr/src/build")).unwrap();
+        std::fs::write(d.join(TREE_RECORD), "{}").unwrap();
+        d
+    };
+    let hour = Duration::from_secs(3600);
+    let old = tree("debian-12-x86_64-old");
+    let held = tree("debian-12-x86_64-held");
+    let fresh = tree("debian-12-x86_64-fresh");
+    age(&old.join(TREE_RECORD), 3 * hour);
+    age(&held.join(TREE_RECORD), 2 * hour);
+    let cut = trees.join(".unpacking-x1");
+    std::fs::create_dir_all(cut.join("root/usr")).unwrap();
+    std::fs::write(cut.join("root/usr/f"), "half").unwrap();
+    age(&cut, 2 * hour);
+    let unrecorded = trees.join("debian-12-x86_64-unrecorded");
+    std::fs::create_dir_all(unrecorded.join("usr")).unwrap();
+    age(&unrecorded, 2 * hour);
+
+    let hold = hold_tree(cache.path(), "debian-12-x86_64-held").unwrap();
+    let r = collect_garbage(
+        cache.path(),
+        &GcOptions {
+            older_than: Some(hour),
+            ..GcOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!old.exists(), "aged tree evicted");
+    assert!(held.join("usr/src/k/Makefile").is_file(), "held tree kept");
+    assert!(fresh.join(TREE_RECORD).is_file(), "fresh tree kept");
+    assert!(!cut.exists() && !unrecorded.exists(), "leftovers removed");
+    assert_eq!(r.entries_removed, 1, "{r:?}");
+    assert!(r.entry_bytes_removed >= 100_000, "{r:?}");
+    assert!(r.in_use >= 1, "{r:?}");
+    assert!(
+        std::fs::read_dir(&trees)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().starts_with('.')),
+        "nothing set aside is left"
+    );
+
+    // Released: by size, the least recently used tree goes; the fresh one is within the
+    // minimum age and stays whatever the bound.
+    drop(hold);
+    let r = collect_garbage(
+        cache.path(),
+        &GcOptions {
+            max_size: Some(0),
+            ..GcOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(!held.exists(), "{r:?}");
+    assert!(fresh.join(TREE_RECORD).is_file());
+
+    // The CLI collects trees as well.
+    age(&fresh.join(TREE_RECORD), 2 * hour);
+    let out = kheaders()
+        .args(["cache", "gc", "--older-than", "1h", "--cache-dir"])
+        .arg(cache.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!fresh.exists());
+}

@@ -457,3 +457,195 @@ async fn sigterm_drains_the_request_in_flight_then_exits() {
     .0;
     assert!(status.success(), "{status:?}");
 }
+
+/// The snapshot mirror's package files, each with one byte flipped: what a compromised or
+/// broken mirror serves.
+fn tampered(srv: &TestServer) {
+    srv.on("/snapshot/file/", |req, _| {
+        let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+        let mut body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
+        let mid = body.len() / 2;
+        body[mid] ^= 0x5a;
+        Some(Reply::body(200, body))
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_upstream_package_is_502_with_every_attempt() {
+    let srv = server_with(tampered).await;
+    let svc = start(&srv, &[]);
+    let r = client()
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(body(RELEASE).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.headers().get("retry-after").is_none());
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"]["kind"], "integrity", "{e}");
+    let attempts = e["attempts"].as_array().unwrap();
+    let bad: Vec<&Value> = attempts
+        .iter()
+        .filter(|a| a["error_kind"] == "integrity")
+        .collect();
+    assert!(!bad.is_empty(), "{e}");
+    assert_eq!(
+        bad[0]["source"], "debian-snapshot:snapshot-debian-org",
+        "{e}"
+    );
+    assert_eq!(bad[0]["outcome"], "failed", "{e}");
+    // Every attempt, the earlier sources' too, and the mismatch named.
+    assert!(attempts.len() >= 2, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("mismatch"),
+        "{e}"
+    );
+    let m = client()
+        .get(format!("{}/metrics", svc.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("kheaders_requests_total{route=\"/v1/resolve\",outcome=\"integrity\"} 1"),
+        "{m}"
+    );
+}
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transiently_unavailable_upstream_is_503_with_retry_after_then_200() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let down = Arc::new(AtomicBool::new(true));
+    let flag = down.clone();
+    let srv = server_with(move |srv| {
+        srv.on("/snapshot/", move |_, _| {
+            flag.load(Ordering::SeqCst).then(|| Reply::status(503))
+        });
+    })
+    .await;
+    let svc = start(&srv, &[]);
+    let c = client();
+    let resolve = || {
+        c.post(format!("{}/v1/resolve", svc.base))
+            .body(body(RELEASE).to_string())
+            .send()
+    };
+    let r = resolve().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers()["retry-after"],
+        kheaders::serve::RETRY_AFTER_SECS.to_string()
+    );
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"]["kind"], "transient", "{e}");
+    assert!(
+        e["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["source"] == "debian-snapshot:snapshot-debian-org"
+                && a["error_kind"] == "transient"),
+        "{e}"
+    );
+    // Transient means transient: once the mirror is back, the same request succeeds.
+    down.store(false, Ordering::SeqCst);
+    let r = resolve().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A mirror that refuses connections is transient too.
+    let refused = format!("http://127.0.0.1:{}", closed_port());
+    let cfg = format!("keyrings = [\"{}\"]\n", test_keyring().display());
+    let mut args = vec![
+        "--mirror".to_string(),
+        format!("https://snapshot.debian.org={refused}"),
+    ];
+    for (from, to) in HOSTS.iter().filter(|(f, _)| !f.contains("snapshot")) {
+        args.extend(["--mirror".to_string(), format!("{from}={}", srv.url(to))]);
+    }
+    let svc = start_with(&cfg, &args);
+    let r = client()
+        .post(format!("{}/v1/resolve", svc.base))
+        .body(body(RELEASE).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers()["retry-after"],
+        kheaders::serve::RETRY_AFTER_SECS.to_string()
+    );
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"]["kind"], "transient", "{e}");
+}
+
+/// The value of one sample line of a Prometheus text exposition.
+fn sample(m: &str, name: &str) -> u64 {
+    m.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in\n{m}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// One resolution the tier cannot answer is one miss (not one per lookup: the first look,
+/// the look after taking the lease, the polls while waiting), one it answers is one hit, and
+/// one answered by a negative entry is a negative hit; all through `/metrics`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_tier_hits_and_misses_count_once_per_resolution() {
+    let srv = server_with(|_| {}).await;
+    let shared = tempfile::tempdir().unwrap();
+    let url = url::Url::from_directory_path(shared.path())
+        .unwrap()
+        .to_string();
+    let a = start(&srv, &["--shared-cache", &url]);
+    let b = start(&srv, &["--shared-cache", &url]);
+    let c = client();
+    let post = |svc: &Serve, release: &str| {
+        c.post(format!("{}/v1/resolve", svc.base))
+            .body(body(release).to_string())
+            .send()
+    };
+    let metrics = |svc: &Serve| {
+        let get = c.get(format!("{}/metrics", svc.base)).send();
+        async move { get.await.unwrap().text().await.unwrap() }
+    };
+    assert_eq!(post(&a, RELEASE).await.unwrap().status(), 200);
+    let m = metrics(&a).await;
+    assert_eq!(sample(&m, "kheaders_shared_cache_misses_total"), 1, "{m}");
+    assert_eq!(sample(&m, "kheaders_shared_cache_hits_total"), 0, "{m}");
+    assert_eq!(
+        sample(&m, "kheaders_shared_cache_published_total"),
+        1,
+        "{m}"
+    );
+
+    let cold = srv.total_hits();
+    assert_eq!(post(&b, RELEASE).await.unwrap().status(), 200);
+    assert_eq!(srv.total_hits(), cold, "node b is served by the tier");
+    let m = metrics(&b).await;
+    assert_eq!(sample(&m, "kheaders_shared_cache_hits_total"), 1, "{m}");
+    assert_eq!(sample(&m, "kheaders_shared_cache_misses_total"), 0, "{m}");
+
+    // Not found: one miss (recorded as a negative entry), then a negative hit, no miss.
+    assert_eq!(post(&a, "4.19.0-99-amd64").await.unwrap().status(), 404);
+    assert_eq!(post(&b, "4.19.0-99-amd64").await.unwrap().status(), 404);
+    let (ma, mb) = (metrics(&a).await, metrics(&b).await);
+    assert_eq!(sample(&ma, "kheaders_shared_cache_misses_total"), 2, "{ma}");
+    assert_eq!(sample(&mb, "kheaders_shared_cache_misses_total"), 0, "{mb}");
+    assert_eq!(
+        sample(&mb, "kheaders_shared_cache_negative_hits_total"),
+        1,
+        "{mb}"
+    );
+}

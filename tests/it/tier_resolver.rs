@@ -338,6 +338,7 @@ async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
     let (a, _ca) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
     let e = a.resolve_headers(&missing).await.unwrap_err();
     assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    assert!(!e.is_gone(), "404s mean not published (yet)");
     let head = &e.resolution().unwrap().attempts[0];
     assert!(
         head.detail.contains("recorded NotPublished"),
@@ -356,6 +357,42 @@ async fn an_identity_nobody_carries_is_remembered_as_a_negative_entry() {
         "{}",
         r.attempts[0].detail
     );
+}
+
+/// A kernel whose package the mirror answers `410 Gone` for is typed gone
+/// (`Error::is_gone`), recorded as a `gone` negative entry for the longer time to live, and
+/// the worker answered from that entry is told "gone" too, without asking upstream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kernel_removed_for_good_is_a_gone_negative_entry() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("gone");
+    let srv = server_with(|srv| srv.on("/snapshot/file/", |_, _| Some(Reply::status(410)))).await;
+    let t = tier(&s3, &url, Duration::from_secs(30));
+    let (a, _ca) = worker(&srv, t.clone());
+    let e = a.resolve_headers(&id()).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    assert!(e.is_gone(), "{e}");
+    let head = &e.resolution().unwrap().attempts[0];
+    assert!(head.detail.contains("recorded Gone"), "{}", head.detail);
+    let stored = t
+        .store()
+        .get(&t.layout().negative(&id().cache_key()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let rec: serde_json::Value = serde_json::from_slice(&stored).unwrap();
+    assert_eq!(rec["reason"], "gone", "{rec}");
+    assert_eq!(
+        rec["until"].as_u64().unwrap() - rec["recorded_at"].as_u64().unwrap(),
+        kheaders::fetch::cache::GONE_TTL.as_secs()
+    );
+    let cold = srv.total_hits();
+    let (b, _cb) = worker(&srv, tier(&s3, &url, Duration::from_secs(30)));
+    let e = b.resolve_headers(&id()).await.unwrap_err();
+    assert!(e.is_gone(), "the negative entry keeps the reason: {e}");
+    assert_eq!(srv.total_hits(), cold, "answered by the negative entry");
 }
 
 /// `file://`: a directory every worker mounts works as the tier too (no S3 server needed).
@@ -383,4 +420,97 @@ async fn a_shared_directory_works_as_the_tier() {
     let second = b.resolve_headers(&id()).await.unwrap();
     assert_eq!(srv.total_hits(), cold, "served by the shared directory");
     assert_eq!(second.resolution.attempts[0].outcome, Outcome::Found);
+}
+
+/// The config keys `shared_cache_wait_secs` and `shared_cache_lease_secs` reach the tier the
+/// CLI opens: facing another worker's live lease, `kheaders resolve` gives up after the
+/// configured second (not the 10-minute default) and resolves upstream itself; the lease it
+/// takes when free lives the configured period (not the 30 s default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn config_sets_the_wait_bound_and_the_lease_period() {
+    use kheaders::tier::lease::now_ms;
+    use kheaders::tier::Acquire;
+    let shared = tempfile::tempdir().unwrap();
+    let url = url::Url::from_directory_path(shared.path())
+        .unwrap()
+        .to_string();
+    let key = id().cache_key();
+    let other = SharedCache::open(&url).unwrap();
+    let Acquire::Won { guard: holder, .. } = other.acquire(&key).await.unwrap() else {
+        panic!("fresh directory")
+    };
+    let srv = slow_server(Duration::from_millis(1500)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "keyrings = [\"{}\"]\nshared_cache = \"{url}\"\nshared_cache_wait_secs = 1\nshared_cache_lease_secs = 3\n",
+            crate::deb_apt::test_keyring().display()
+        ),
+    )
+    .unwrap();
+    let run = |cache: &str| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kheaders"));
+        c.args([
+            "resolve",
+            "4.19.0-5-amd64",
+            "--distro",
+            "debian",
+            "--distro-version",
+            "10",
+            "--arch",
+            "x86_64",
+            "--json",
+            "--config",
+        ])
+        .arg(&cfg)
+        .arg("--cache-dir")
+        .arg(dir.path().join(cache))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+        for (from, to) in crate::deb_apt::HOSTS {
+            c.args(["--mirror", &format!("{from}={}", srv.url(to))]);
+        }
+        c.spawn().unwrap()
+    };
+    let finish = |mut child: std::process::Child| async move {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("kheaders resolve still waiting after 90 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+
+    let started = Instant::now();
+    let doc = finish(run("a")).await;
+    let head = doc["attempts"][0]["detail"].as_str().unwrap().to_string();
+    assert!(head.contains("gave up waiting"), "{head}");
+    assert!(head.contains("after 1 s"), "{head}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    holder.release().await;
+
+    let child = run("b");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let lease = loop {
+        if let Some((l, _)) = other.read_lease(&key).await.unwrap() {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "the CLI never took the lease");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let left = lease.expires_at_ms.saturating_sub(now_ms());
+    assert!(
+        (1..=3000).contains(&left),
+        "{left} ms left on a fresh lease of a 3 s period"
+    );
+    let doc = finish(child).await;
+    let head = doc["attempts"][0]["detail"].as_str().unwrap();
+    assert!(head.contains("published"), "{head}");
 }

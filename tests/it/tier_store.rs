@@ -241,3 +241,63 @@ async fn unreachable_store_is_a_prompt_transient_error() {
         started.elapsed()
     );
 }
+
+/// `file://` (a shared filesystem, no `If-Match`): takers of an expired lease race through
+/// the same compare-and-swap, so exactly one wins each time, and the lease on disk is the
+/// winner's. Rounds of 2 and 16 takers, each round a fresh expired lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_lease_on_a_shared_directory_is_taken_over_by_exactly_one_worker() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", dir.path().display());
+    let open = |ttl| {
+        SharedCache::open_with(
+            &url,
+            TierOptions {
+                lease_ttl: ttl,
+                ..TierOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    let ttl = Duration::from_millis(200);
+    for (round, takers) in [2, 16, 2, 16, 16, 2, 16, 16].into_iter().enumerate() {
+        let key = format!("debian-12-x86_64-6.1.0-18-amd64-f{round}");
+        let dead = match open(ttl).acquire(&key).await.unwrap() {
+            Acquire::Won { guard, .. } => guard.owner().to_string(),
+            Acquire::Held(l) => panic!("fresh key already leased by {}", l.owner),
+        }; // dropped: the owner "crashed"
+        tokio::time::sleep(ttl + Duration::from_millis(100)).await;
+        let futs = (0..takers).map(|_| {
+            let t = open(Duration::from_secs(30));
+            let key = key.clone();
+            async move { t.acquire(&key).await.expect("directory answers") }
+        });
+        let results = futures_util::future::join_all(futs).await;
+        let winners: Vec<_> = results
+            .iter()
+            .filter_map(|r| match r {
+                Acquire::Won { guard, took_over } => Some((
+                    guard.owner().to_string(),
+                    took_over.as_ref().map(|l| l.owner.clone()),
+                )),
+                Acquire::Held(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round} ({takers} takers): {winners:?}"
+        );
+        assert_eq!(winners[0].1.as_deref(), Some(dead.as_str()));
+        let (on_disk, _) = open(ttl).read_lease(&key).await.unwrap().unwrap();
+        assert_eq!(
+            on_disk.owner, winners[0].0,
+            "the stored lease is the winner's"
+        );
+        for r in &results {
+            if let Acquire::Held(l) = r {
+                assert_eq!(l.owner, winners[0].0, "losers see the winner");
+            }
+        }
+    }
+}

@@ -9,8 +9,10 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::Value;
 
-use kheaders::config::{Config, MirrorRule};
+use kheaders::config::{Config, ConfigError, MirrorRule};
 use kheaders::fetch::{Progress, TransferProgress};
+use kheaders::tier::{SharedCache, TierOptions};
+use kheaders::vocab::error_chain;
 use kheaders::Resolver;
 
 use crate::Failure;
@@ -73,9 +75,24 @@ pub fn build_resolver_with(
     if let Some(url) = shared_cache {
         config.shared_cache = Some(url.to_string());
     }
+    // The tier with the config's timing (`shared_cache_lease_secs`, `shared_cache_wait_secs`).
+    let tier = match &config.shared_cache {
+        Some(url) => Some(
+            SharedCache::open_with(url, TierOptions::from_config(&config)).map_err(|e| {
+                ConfigError::Invalid {
+                    key: "shared_cache".into(),
+                    message: error_chain(&e),
+                }
+            })?,
+        ),
+        None => None,
+    };
     let mut b = Resolver::builder()
         .config(config)
         .no_default_sources(chain.no_default_sources);
+    if let Some(t) = tier {
+        b = b.shared_cache(t);
+    }
     for m in mirrors {
         b = b.mirror(m);
     }

@@ -63,7 +63,10 @@ pub async fn run(a: ServeArgs) -> Result<(), Failure> {
     };
     let resolver =
         build_resolver_with(&a.chain, a.cache_dir.as_deref(), a.shared_cache.as_deref())?;
-    let tree_dir = resolver.fetcher().cache_dir().join("trees-v1");
+    let tree_dir = resolver
+        .fetcher()
+        .cache_dir()
+        .join(kheaders::fetch::gc::TREES);
     let tier = resolver.shared_cache().cloned();
     let listener = tokio::net::TcpListener::bind(a.listen).await.map_err(|e| {
         failure(
