@@ -263,12 +263,15 @@ impl ResolverBuilder {
             .unwrap_or(DEFAULT_SOURCE_TIMEOUT);
         let tier = match (self.shared_cache, &self.config.shared_cache) {
             (Some(t), _) => Some(t),
-            (None, Some(url)) => Some(crate::tier::SharedCache::open(url).map_err(|e| {
-                crate::config::ConfigError::Invalid {
-                    key: "shared_cache".into(),
-                    message: error_chain(&e),
-                }
-            })?),
+            (None, Some(url)) => {
+                let opts = crate::tier::TierOptions::from_config(&self.config);
+                Some(crate::tier::SharedCache::open_with(url, opts).map_err(|e| {
+                    crate::config::ConfigError::Invalid {
+                        key: "shared_cache".into(),
+                        message: error_chain(&e),
+                    }
+                })?)
+            }
             (None, None) => None,
         };
         Ok(Resolver {

@@ -514,3 +514,37 @@ async fn config_sets_the_wait_bound_and_the_lease_period() {
     let head = doc["attempts"][0]["detail"].as_str().unwrap();
     assert!(head.contains("published"), "{head}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn library_resolver_built_with_a_config_applies_its_tier_timing() {
+    // The same keys through the library: a Resolver given `shared_cache` in its Config opens
+    // the tier with that config's wait bound.
+    use kheaders::tier::Acquire;
+    let shared = tempfile::tempdir().unwrap();
+    let url = url::Url::from_directory_path(shared.path())
+        .unwrap()
+        .to_string();
+    let other = SharedCache::open(&url).unwrap();
+    let Acquire::Won { guard: holder, .. } = other.acquire(&id().cache_key()).await.unwrap() else {
+        panic!("fresh directory")
+    };
+    let srv = slow_server(Duration::from_millis(10)).await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = kheaders::Config {
+        keyrings: vec![crate::deb_apt::test_keyring()],
+        shared_cache: Some(url),
+        shared_cache_wait_secs: Some(1),
+        ..kheaders::Config::default()
+    };
+    let r = catalog_builder(&srv, cache.path())
+        .config(cfg)
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let h = r.resolve_headers(&id()).await.unwrap();
+    let head = &h.resolution.attempts[0].detail;
+    assert!(head.contains("gave up waiting"), "{head}");
+    assert!(head.contains("after 1 s"), "{head}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    holder.release().await;
+}
