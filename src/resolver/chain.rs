@@ -12,7 +12,9 @@ use crate::identity::KernelIdentity;
 use crate::metadata::openpgp::Keyring;
 use crate::package::signature::{self, PackageTrust, SignaturePolicy, Verdict};
 use crate::source::{Context, HeaderSource, SourceError};
-use crate::vocab::{error_chain, ErrorKind, LocalPackage, PackageRef, PackageSet, SourceKind};
+use crate::vocab::{
+    error_chain, ErrorKind, LocalPackage, PackageFormat, PackageRef, PackageSet, SourceKind,
+};
 
 /// A source of the chain and the spec it was built from.
 type ChainLink = (Arc<dyn HeaderSource>, Option<SourceSpec>);
@@ -100,7 +102,9 @@ impl Resolver {
                                 continue;
                             }
                         };
-                        if trust.policy == SignaturePolicy::Off && !signatures_off_noted {
+                        let has_rpm = set.packages.iter().any(|p| p.format == PackageFormat::Rpm);
+                        if trust.policy == SignaturePolicy::Off && has_rpm && !signatures_off_noted
+                        {
                             signatures_off_noted = true;
                             tracing::warn!(source = %source.id(), why = %trust.keys_from, "RPM package signatures are not checked");
                             resolution.notes.push(format!(

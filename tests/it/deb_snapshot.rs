@@ -350,6 +350,29 @@ async fn snapshot_packages_download_and_verify_by_sha1() {
 }
 
 #[tokio::test]
+async fn a_debian_resolution_says_nothing_of_rpm_signatures() {
+    // Even with signature checks off, a closure of .debs has no RPM signature to skip.
+    let srv = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let cfg = kheaders::Config {
+        keyrings: vec![crate::deb_apt::test_keyring()],
+        verify_signatures: Some(false),
+        ..kheaders::Config::default()
+    };
+    let r = crate::deb_apt::catalog_builder(&srv, cache.path())
+        .config(cfg)
+        .build()
+        .unwrap();
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let h = r.resolve_headers(&id).await.unwrap();
+    assert!(
+        !h.resolution.notes.iter().any(|n| n.contains("RPM")),
+        "{:?}",
+        h.resolution.notes
+    );
+}
+
+#[tokio::test]
 async fn launchpad_follows_pages_and_checks_the_arch_itself() {
     let srv = server_with(|srv| {
         srv.on("/launchpad/ubuntu/+archive/primary", |req, _| {
