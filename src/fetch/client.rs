@@ -20,11 +20,15 @@ pub const PER_HOST_CONNECTIONS: usize = 4;
 /// Idle connections kept per host for reuse; matches the per-host limit.
 const POOL_IDLE_PER_HOST: usize = PER_HOST_CONNECTIONS;
 
-/// Builds the one client every request goes through.
+/// Builds the one client every request goes through. Its TLS configuration loads the
+/// system's CA roots at the first https handshake, not here ([`super::tls`]).
 pub(crate) fn build(opts: &FetcherOptions) -> Result<reqwest::Client, FetchError> {
-    // rustls needs a process-wide crypto provider; installing twice is harmless.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = super::tls::client_config().map_err(|e| FetchError::Io {
+        path: Default::default(),
+        source: std::io::Error::other(format!("TLS configuration: {e}")),
+    })?;
     reqwest::Client::builder()
+        .tls_backend_preconfigured(tls)
         .user_agent(USER_AGENT)
         .connect_timeout(opts.connect_timeout)
         // Per read, never `.timeout()`: that would bound the whole body of a large package.

@@ -148,11 +148,17 @@ impl Fetcher {
         };
         match self.fetch_with_fallback(&job, &mut Vec::new()).await {
             Ok(Fetched::NotModified) => {
-                let mut rec = conditional
-                    .cloned()
-                    .expect("304 only for conditional requests");
-                rec.fetched_at = cache::unix_now();
-                cache::write_json(&meta_path, &rec)?;
+                // The record changes only in `fetched_at`, which nothing but the freshness
+                // window reads: with no window (the default) the unchanged record stays, and
+                // a revalidation writes (and fsyncs) nothing. A process with a window that
+                // shares the cache sees an older `fetched_at` and revalidates once more.
+                if !self.opts.metadata_max_age.is_zero() {
+                    let mut rec = conditional
+                        .cloned()
+                        .expect("304 only for conditional requests");
+                    rec.fetched_at = cache::unix_now();
+                    cache::write_json(&meta_path, &rec)?;
+                }
                 cache::touch(&dest);
                 tracing::debug!(url, "metadata revalidated (304)");
             }

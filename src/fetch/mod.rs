@@ -9,11 +9,13 @@
 //! `error` (what can fail and what is retried), `request` (small bodies, probes, POST),
 //! `meta` (metadata files, revalidation, the negative cache), `download` (packages into the
 //! content-addressed store), `transfer` (the engine: mirror rounds, resume, verification
-//! while streaming), `hash`, [`cache`] (layout and records), [`client`], [`lock`],
+//! while streaming), `hash`, [`cache`] (layout and records), [`client`], `tls` (the
+//! client's TLS configuration, CA roots loaded at the first handshake), [`lock`],
 //! [`retry`], [`progress`].
 //!
 //! What it does for every caller:
-//! - **one client** ([`client`]): rustls, named timeouts ([`CONNECT_TIMEOUT`], a per-read
+//! - **one client** ([`client`]): rustls (the system's CA roots read only when a first
+//!   https connection needs them), named timeouts ([`CONNECT_TIMEOUT`], a per-read
 //!   [`READ_TIMEOUT`], never a whole-body timeout), a [`USER_AGENT`], proxies from
 //!   `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY`, at most
 //!   [`PER_HOST_CONNECTIONS`] requests in flight per host;
@@ -49,6 +51,7 @@ mod meta;
 pub mod progress;
 mod request;
 pub mod retry;
+mod tls;
 mod transfer;
 pub mod url;
 

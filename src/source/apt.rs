@@ -42,7 +42,6 @@ use crate::metadata::kernel_index::KernelIndex;
 use crate::metadata::openpgp::{self, Keyring, VerifyError};
 use crate::metadata::packages::BinaryPackage;
 use crate::metadata::release::{parse_release, IndexFile, Release};
-use crate::package::read_keyring;
 use crate::vocab::{
     Checksum, Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind,
 };
@@ -70,17 +69,96 @@ pub const UBUNTU_ARCHIVE_2018: &[u8] =
 /// at 20 Mbit/s). A build service sits next to its mirror, so `.gz` first.
 const PACKAGES_VARIANTS: &[&str] = &["Packages.gz", "Packages.xz", "Packages"];
 
-/// The embedded keys for a distro.
-pub fn distro_keyring(distro: Distro) -> Keyring {
-    let blobs: &[&[u8]] = match distro {
+/// The embedded keyring files of a distro.
+fn embedded_keys(distro: Distro) -> &'static [&'static [u8]] {
+    match distro {
         Distro::Ubuntu => &[UBUNTU_ARCHIVE_2012, UBUNTU_ARCHIVE_2018],
         _ => &[DEBIAN_ARCHIVE_KEYRING, DEBIAN_ARCHIVE_REMOVED_KEYS],
-    };
+    }
+}
+
+/// The embedded keys for a distro.
+pub fn distro_keyring(distro: Distro) -> Keyring {
     let mut kr = Keyring::new();
-    for b in blobs {
+    for b in embedded_keys(distro) {
         kr.extend(Keyring::from_bytes(b).expect("embedded keyring parses (unit-tested)"));
     }
     kr
+}
+
+/// One keyring file of a lookup.
+#[derive(Debug)]
+enum KeyBlob {
+    Embedded(&'static [u8]),
+    File(PathBuf, Arc<[u8]>),
+}
+
+/// The keys a suite's signature is checked against, as the bytes of their keyring files.
+/// Parsing them (~2–4 ms for Debian's 2 embedded keyrings, DSA parameters included) is
+/// needed only when a signature is actually checked; an `InRelease` verified before under
+/// the very same bytes ([`warm_index::load_verified`], keyed by [`SuiteKeys::digest`]) needs
+/// none.
+#[derive(Debug)]
+struct SuiteKeys {
+    blobs: Vec<KeyBlob>,
+    digest: String,
+    parsed: OnceLock<Result<Keyring, String>>,
+}
+
+impl SuiteKeys {
+    fn new(blobs: Vec<KeyBlob>) -> Self {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"kheaders-keyring-bytes-v1\0");
+        for b in &blobs {
+            let bytes: &[u8] = match b {
+                KeyBlob::Embedded(b) => b,
+                KeyBlob::File(_, b) => b,
+            };
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        SuiteKeys {
+            blobs,
+            digest: hex::encode(h.finalize()),
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// sha256 over every keyring file's length and bytes, in order: the same digest means
+    /// the same keys.
+    fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The parsed keys (parsed once); a file that holds no usable key is a config error.
+    fn keyring(&self) -> Result<&Keyring, SourceError> {
+        self.parsed
+            .get_or_init(|| {
+                let mut kr = Keyring::new();
+                for b in &self.blobs {
+                    kr.extend(match b {
+                        KeyBlob::Embedded(b) => {
+                            Keyring::from_bytes(b).map_err(|e| format!("embedded keyring: {e}"))?
+                        }
+                        KeyBlob::File(p, b) => Keyring::from_bytes(b)
+                            .map_err(|e| format!("keyring {}: {e}", p.display()))?,
+                    });
+                }
+                Ok(kr)
+            })
+            .as_ref()
+            .map_err(|detail| SourceError::Config {
+                detail: detail.clone(),
+            })
+    }
+}
+
+/// The bytes of an operator's keyring file (as `package::read_keyring` reads it).
+fn read_keyring_bytes(path: &std::path::Path) -> Result<Arc<[u8]>, String> {
+    std::fs::read(path)
+        .map(Into::into)
+        .map_err(|e| format!("cannot read keyring {}: {e}", path.display()))
 }
 
 /// An apt archive.
@@ -92,7 +170,8 @@ pub struct AptSource {
     components: Vec<String>,
     keyring_path: Option<PathBuf>,
     distro: Distro,
-    keys: OnceLock<Result<Keyring, String>>,
+    /// The bytes of the source's `keyring` file, read once.
+    keyring_file: OnceLock<Result<Arc<[u8]>, String>>,
 }
 
 /// Builds this kind's source from a catalog or config entry.
@@ -132,7 +211,7 @@ pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
         components,
         keyring_path: c.keyring.clone(),
         distro: spec.target.distro,
-        keys: OnceLock::new(),
+        keyring_file: OnceLock::new(),
     }))
 }
 
@@ -156,20 +235,31 @@ fn from_fetch(e: FetchError) -> SourceError {
 }
 
 impl AptSource {
-    fn keyring(&self, cx: &Context) -> Result<Keyring, SourceError> {
-        let base = self
-            .keys
-            .get_or_init(|| match &self.keyring_path {
-                Some(p) => read_keyring(p),
-                None => Ok(distro_keyring(self.distro)),
-            })
-            .clone()
-            .map_err(|detail| SourceError::Config { detail })?;
-        let mut kr = base;
+    /// The keys of a lookup (the source's `keyring` file, else the distro's embedded keys,
+    /// plus the config's `keyrings`), as bytes: parsed only when a signature is checked.
+    fn keyring(&self, cx: &Context) -> Result<SuiteKeys, SourceError> {
+        let config = |detail: String| SourceError::Config { detail };
+        let mut blobs: Vec<KeyBlob> = match &self.keyring_path {
+            Some(p) => {
+                let bytes = self
+                    .keyring_file
+                    .get_or_init(|| read_keyring_bytes(p))
+                    .clone()
+                    .map_err(config)?;
+                vec![KeyBlob::File(p.clone(), bytes)]
+            }
+            None => embedded_keys(self.distro)
+                .iter()
+                .map(|b| KeyBlob::Embedded(b))
+                .collect(),
+        };
         for p in &cx.extra_keyrings {
-            kr.extend(read_keyring(p).map_err(|detail| SourceError::Config { detail })?);
+            blobs.push(KeyBlob::File(
+                p.clone(),
+                read_keyring_bytes(p).map_err(config)?,
+            ));
         }
-        Ok(kr)
+        Ok(SuiteKeys::new(blobs))
     }
 
     fn dists(&self, suite: &str) -> String {
@@ -180,7 +270,7 @@ impl AptSource {
     async fn suite(
         &self,
         cx: &Context,
-        keys: &Keyring,
+        keys: &SuiteKeys,
         suite: &str,
     ) -> Result<Option<Suite>, SourceError> {
         let dists = self.dists(suite);
@@ -191,10 +281,11 @@ impl AptSource {
                     // An InRelease verified before under the same keys (a 304, or the same
                     // bytes) is not verified again.
                     let cache_dir = cx.fetcher.cache_dir();
-                    match warm_index::load_verified(cache_dir, &body, keys) {
+                    match warm_index::load_verified(cache_dir, &body, keys.digest()) {
                         Some(v) => Ok(v),
-                        None => openpgp::verify_cleartext(keys, &body)
-                            .inspect(|v| warm_index::store_verified(cache_dir, &body, keys, v)),
+                        None => openpgp::verify_cleartext(keys.keyring()?, &body).inspect(|v| {
+                            warm_index::store_verified(cache_dir, &body, keys.digest(), v)
+                        }),
                     }
                 } else {
                     unsigned_cleartext(&body)
@@ -220,7 +311,7 @@ impl AptSource {
                         }
                         Err(e) => return Err(e.into()),
                     };
-                    openpgp::verify_detached(keys, &body, &sig)
+                    openpgp::verify_detached(keys.keyring()?, &body, &sig)
                 } else {
                     String::from_utf8(body.to_vec())
                         .map(|text| openpgp::Verified {
@@ -484,7 +575,7 @@ impl HeaderSource for AptSource {
         let keys = if cx.verify_signatures {
             self.keyring(cx)?
         } else {
-            Keyring::new()
+            SuiteKeys::new(Vec::new())
         };
         let debarch = id.arch().debian();
         let mut notes = Vec::new();
@@ -582,6 +673,35 @@ mod tests {
     fn embedded_keyrings_parse() {
         assert!(distro_keyring(Distro::Debian).len() >= 10);
         assert_eq!(distro_keyring(Distro::Ubuntu).len(), 2);
+    }
+
+    #[test]
+    fn suite_keys_are_named_by_their_bytes_and_parsed_only_when_asked() {
+        let embedded = |d| {
+            SuiteKeys::new(
+                embedded_keys(d)
+                    .iter()
+                    .map(|b| KeyBlob::Embedded(b))
+                    .collect(),
+            )
+        };
+        let deb = embedded(Distro::Debian);
+        assert_eq!(deb.digest(), embedded(Distro::Debian).digest());
+        assert_ne!(deb.digest(), embedded(Distro::Ubuntu).digest());
+        assert!(deb.parsed.get().is_none(), "nothing parsed for the digest");
+        assert_eq!(
+            deb.keyring().unwrap().len(),
+            distro_keyring(Distro::Debian).len()
+        );
+        // Blob boundaries count: the same bytes split differently are other keys.
+        let joined: Vec<u8> = [DEBIAN_ARCHIVE_KEYRING, DEBIAN_ARCHIVE_REMOVED_KEYS].concat();
+        let one = SuiteKeys::new(vec![KeyBlob::File("k".into(), joined.into())]);
+        assert_ne!(one.digest(), deb.digest());
+        let bad = SuiteKeys::new(vec![KeyBlob::File("bad.asc".into(), b"junk"[..].into())]);
+        match bad.keyring() {
+            Err(SourceError::Config { detail }) => assert!(detail.contains("bad.asc"), "{detail}"),
+            other => panic!("expected a config error, got {other:?}"),
+        }
     }
 
     #[test]

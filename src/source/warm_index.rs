@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::compression::{Cancel, DecodePipe, OutputLimit};
 use crate::metadata::kernel_index::{self, KernelIndex, MAX_ENTRIES, MAX_INDEX_BYTES};
-use crate::metadata::openpgp::{Keyring, Verified};
+use crate::metadata::openpgp::Verified;
 use crate::metadata::packages::{BinaryPackage, PackagesScanner};
 use crate::vocab::Checksum;
 
@@ -87,58 +87,61 @@ pub(crate) fn store_index<T: Serialize>(cache_dir: &Path, index: &KernelIndex<T>
 }
 
 /// A memo of one verified `InRelease`: `metadata-v1/apt-verified/<sha256 of the InRelease
-/// bytes>-<sha256 of the keyring's fingerprints>.json`. The same bytes under the same keys
-/// verify the same way, so an unchanged `InRelease` (a `304`) skips the OpenPGP work
-/// (~30 ms for bookworm's 151 KB `InRelease`). The record repeats both digests and is
-/// checked against them when read; like every cache entry, it is trusted as much as the
-/// cache directory is.
+/// bytes>-<first 16 hex digits of the keyring digest>.json`, where the keyring digest is a
+/// sha256 over the bytes of every keyring file the lookup used. The same bytes under the
+/// same keys verify the same way, so an unchanged `InRelease` (a `304`) skips the OpenPGP
+/// work (~30 ms for bookworm's 151 KB `InRelease`) and even the parsing of the keys. The
+/// record repeats both digests and is checked against them when read; like every cache
+/// entry, it is trusted as much as the cache directory is.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct VerifiedRecord {
     inrelease_sha256: String,
+    /// `keyring-bytes-v1:<hex>`: what the keys were (a record keyed otherwise, e.g. by an
+    /// older format, never matches).
     keyring: String,
     signer: String,
     text: String,
 }
 
-fn verified_key(body: &[u8], keys: &Keyring) -> (String, String) {
+fn verified_key(body: &[u8], keys_digest: &str) -> (String, String) {
     use sha2::Digest;
-    let mut fps = keys.fingerprints();
-    fps.sort();
     (
         hex::encode(sha2::Sha256::digest(body)),
-        hex::encode(sha2::Sha256::digest(fps.join(",").as_bytes())),
+        format!("keyring-bytes-v1:{keys_digest}"),
     )
 }
 
-fn verified_path(cache_dir: &Path, body_sha: &str, keyring: &str) -> PathBuf {
+fn verified_path(cache_dir: &Path, body_sha: &str, keys_digest: &str) -> PathBuf {
+    let short = keys_digest.get(..16).unwrap_or(keys_digest);
     cache_dir
         .join("metadata-v1")
         .join("apt-verified")
-        .join(format!("{body_sha}-{}.json", &keyring[..16]))
+        .join(format!("{body_sha}-{short}.json"))
 }
 
-/// The memo of `body` verified under `keys`, when there is one.
-pub(crate) fn load_verified(cache_dir: &Path, body: &[u8], keys: &Keyring) -> Option<Verified> {
-    let (body_sha, keyring) = verified_key(body, keys);
+/// The memo of `body` verified under the keys whose bytes hash to `keys_digest`, when
+/// there is one.
+pub(crate) fn load_verified(cache_dir: &Path, body: &[u8], keys_digest: &str) -> Option<Verified> {
+    let (body_sha, keyring) = verified_key(body, keys_digest);
     let rec: VerifiedRecord =
-        crate::fetch::cache::read_json(&verified_path(cache_dir, &body_sha, &keyring))?;
+        crate::fetch::cache::read_json(&verified_path(cache_dir, &body_sha, keys_digest))?;
     (rec.inrelease_sha256 == body_sha && rec.keyring == keyring).then_some(Verified {
         text: rec.text,
         signer: rec.signer,
     })
 }
 
-/// Remembers that `body` verified under `keys` (a failure to write is only logged).
-pub(crate) fn store_verified(cache_dir: &Path, body: &[u8], keys: &Keyring, v: &Verified) {
-    let (body_sha, keyring) = verified_key(body, keys);
+/// Remembers that `body` verified under those keys (a failure to write is only logged).
+pub(crate) fn store_verified(cache_dir: &Path, body: &[u8], keys_digest: &str, v: &Verified) {
+    let (body_sha, keyring) = verified_key(body, keys_digest);
     let rec = VerifiedRecord {
         inrelease_sha256: body_sha.clone(),
-        keyring: keyring.clone(),
+        keyring,
         signer: v.signer.clone(),
         text: v.text.clone(),
     };
     if let Err(e) =
-        crate::fetch::cache::write_json(&verified_path(cache_dir, &body_sha, &keyring), &rec)
+        crate::fetch::cache::write_json(&verified_path(cache_dir, &body_sha, keys_digest), &rec)
     {
         tracing::debug!(error = %e, "could not remember the verified InRelease");
     }

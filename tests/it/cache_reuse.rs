@@ -82,6 +82,50 @@ async fn metadata_is_revalidated_with_etag_and_last_modified() {
     assert_eq!(etag_reqs[2].header("if-none-match"), Some("\"v1\""));
 }
 
+/// The `.meta.json` records under `dir`, with their inodes.
+fn meta_records(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(meta_records(&p));
+        } else if p.to_string_lossy().ends_with(".meta.json") {
+            out.push((p.clone(), std::fs::metadata(&p).unwrap().ino()));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_revalidation_without_a_freshness_window_rewrites_no_record() {
+    let srv = TestServer::empty().await;
+    srv.on("/etag/Release", |req, _| {
+        Some(if req.header("if-none-match") == Some("\"v1\"") {
+            Reply::body(304, "")
+        } else {
+            Reply::body(200, "Suite: bookworm\n").with_header("ETag", "\"v1\"")
+        })
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    f.get_bytes(&srv.url("/etag/Release")).await.unwrap();
+    let before = meta_records(cache.path());
+    assert_eq!(before.len(), 1);
+    let f2 = Fetcher::new(fast_opts(cache.path())).unwrap();
+    assert_eq!(
+        &f2.get_bytes(&srv.url("/etag/Release")).await.unwrap()[..],
+        b"Suite: bookworm\n"
+    );
+    assert_eq!(srv.hits("/etag/Release"), 2, "revalidated");
+    assert_eq!(
+        meta_records(cache.path()),
+        before,
+        "the record was not replaced"
+    );
+}
+
 #[tokio::test]
 async fn checksummed_metadata_file_is_reused_without_a_request() {
     let body = payload(20_000, 21);

@@ -43,10 +43,13 @@ pub struct ChainArgs {
     pub no_default_sources: bool,
 }
 
+/// Writes `v` and a newline to stdout in one buffered write (stdout is line-buffered:
+/// unbuffered, a document costs one system call per line).
 pub fn print_json(v: &Value) {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let _ = serde_json::to_writer_pretty(&mut out, v);
     let _ = writeln!(out);
+    let _ = out.flush();
 }
 
 pub fn load_config(chain: &ChainArgs) -> Result<(Config, Vec<MirrorRule>), Failure> {
