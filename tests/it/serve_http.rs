@@ -86,6 +86,32 @@ fn body(release: &str) -> Value {
     serde_json::json!({"release": release, "arch": "x86_64", "distro": "debian", "distro_version": "10"})
 }
 
+/// The snapshot mirror answering each package file after `delay` (requests stay in flight).
+fn slow_snapshot(delay: Duration) -> impl Fn(&TestServer) {
+    move |srv: &TestServer| {
+        srv.on("/snapshot/file/", move |req, _| {
+            let sha1 = req.path.strip_prefix("/snapshot/file/")?;
+            let body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
+            Some(Reply::Delay(delay, Box::new(Reply::body(200, body))))
+        });
+    }
+}
+
+/// `POST /v1/resolve` of the Debian identity `release`.
+async fn post_resolve(c: &reqwest::Client, svc: &Serve, release: &str) -> reqwest::Response {
+    c.post(format!("{}/v1/resolve", svc.base))
+        .body(body(release).to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The text `GET /metrics` answers (no token).
+async fn metrics_of(c: &reqwest::Client, svc: &Serve) -> String {
+    let r = c.get(format!("{}/metrics", svc.base)).send().await.unwrap();
+    r.text().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
     let srv = server_with(|_| {}).await;
@@ -94,12 +120,7 @@ async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
     let r = c.get(format!("{}/healthz", svc.base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
-    let r = c
-        .post(format!("{}/v1/resolve", svc.base))
-        .body(body(RELEASE).to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = post_resolve(&c, &svc, RELEASE).await;
     assert_eq!(r.status(), 200);
     let doc: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
 
@@ -224,14 +245,7 @@ async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
     assert_eq!(r.status(), 400);
 
     // Metrics, all kheaders_*.
-    let m = c
-        .get(format!("{}/metrics", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_of(&c, &svc).await;
     for needle in [
         "kheaders_requests_total{route=\"/v1/resolve\",outcome=\"ok\"} 1",
         "kheaders_requests_total{route=\"/v1/resolve\",outcome=\"not_found\"} 1",
@@ -323,17 +337,7 @@ async fn tree_route_streams_the_unpacked_tree_as_tar() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identical_concurrent_requests_share_one_resolution() {
-    let srv = server_with(|srv| {
-        srv.on("/snapshot/file/", |req, _| {
-            let sha1 = req.path.strip_prefix("/snapshot/file/")?;
-            let body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
-            Some(Reply::Delay(
-                Duration::from_millis(500),
-                Box::new(Reply::body(200, body)),
-            ))
-        });
-    })
-    .await;
+    let srv = server_with(slow_snapshot(Duration::from_millis(500))).await;
     let svc = start(&srv, &[]);
     let c = client();
     let futs = (0..8).map(|_| {
@@ -350,14 +354,7 @@ async fn identical_concurrent_requests_share_one_resolution() {
         .filter(|q| q.path.starts_with("/snapshot/file/"))
         .count();
     assert_eq!(files, 3, "one download per package");
-    let m = c
-        .get(format!("{}/metrics", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_of(&c, &svc).await;
     assert!(m.contains("kheaders_coalesced_requests_total 7"), "{m}");
 }
 
@@ -394,12 +391,7 @@ async fn bearer_token_is_required_everywhere_but_healthz() {
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
-    let r = c
-        .post(format!("{}/v1/resolve", svc.base))
-        .body(body(RELEASE).to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = post_resolve(&c, &svc, RELEASE).await;
     assert_eq!(r.status(), 401);
     let r = c
         .get(format!("{}/metrics", svc.base))
@@ -421,17 +413,7 @@ async fn bearer_token_is_required_everywhere_but_healthz() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_the_request_in_flight_then_exits() {
-    let srv = server_with(|srv| {
-        srv.on("/snapshot/file/", |req, _| {
-            let sha1 = req.path.strip_prefix("/snapshot/file/")?;
-            let body = std::fs::read(fixture("deb/snapshot/file").join(sha1)).ok()?;
-            Some(Reply::Delay(
-                Duration::from_millis(1500),
-                Box::new(Reply::body(200, body)),
-            ))
-        });
-    })
-    .await;
+    let srv = server_with(slow_snapshot(Duration::from_millis(1500))).await;
     let mut svc = start(&srv, &[]);
     let c = client();
     let pending = tokio::spawn(
@@ -474,12 +456,7 @@ fn tampered(srv: &TestServer) {
 async fn tampered_upstream_package_is_502_with_every_attempt() {
     let srv = server_with(tampered).await;
     let svc = start(&srv, &[]);
-    let r = client()
-        .post(format!("{}/v1/resolve", svc.base))
-        .body(body(RELEASE).to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = post_resolve(&client(), &svc, RELEASE).await;
     assert_eq!(r.status(), 502);
     assert!(r.headers().get("retry-after").is_none());
     let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
@@ -501,14 +478,7 @@ async fn tampered_upstream_package_is_502_with_every_attempt() {
         e["error"]["message"].as_str().unwrap().contains("mismatch"),
         "{e}"
     );
-    let m = client()
-        .get(format!("{}/metrics", svc.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = metrics_of(&client(), &svc).await;
     assert!(
         m.contains("kheaders_requests_total{route=\"/v1/resolve\",outcome=\"integrity\"} 1"),
         "{m}"
@@ -573,12 +543,7 @@ async fn transiently_unavailable_upstream_is_503_with_retry_after_then_200() {
         args.extend(["--mirror".to_string(), format!("{from}={}", srv.url(to))]);
     }
     let svc = start_with(&cfg, &args);
-    let r = client()
-        .post(format!("{}/v1/resolve", svc.base))
-        .body(body(RELEASE).to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = post_resolve(&client(), &svc, RELEASE).await;
     assert_eq!(r.status(), 503);
     assert_eq!(
         r.headers()["retry-after"],
