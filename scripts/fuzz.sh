@@ -7,8 +7,6 @@
 #   scripts/fuzz.sh                      every target for FUZZ_SECONDS (default 10) each: CI
 #   scripts/fuzz.sh --runs 10000000 T..  targets T (default: all) for that many executions
 #                                        each: the long runs whose figures the README records
-#   scripts/fuzz.sh --build-only         install cargo-fuzz if needed and build the targets
-#                                        (CI builds them beside the tests)
 #
 # Each run prints libFuzzer's last status line (executions, coverage, exec/s, peak RSS);
 # a summary table follows. Long runs are meant for `nice -n 19` on a shared machine.
@@ -18,11 +16,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 RUNS=""
-BUILD_ONLY=""
-if [ "${1:-}" = "--build-only" ]; then
-    BUILD_ONLY=1
-    shift
-fi
 if [ "${1:-}" = "--runs" ]; then
     RUNS=$2
     shift 2
@@ -49,7 +42,6 @@ t0=$(date +%s)
 # twice the speed of an ASan build.
 cargo +nightly fuzz build --sanitizer none --debug-assertions
 echo "fuzz: targets built in $(($(date +%s) - t0)) s"
-[ -n "$BUILD_ONLY" ] && exit 0
 bash make-seeds.sh
 
 targets=("$@")
