@@ -500,20 +500,16 @@ fn age(p: &Path, now: SystemTime) -> Duration {
 
 /// Regular files directly in `dir` (none when it does not exist).
 fn files_in(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(dir)(e)),
-    };
-    Ok(rd
-        .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
-        .collect())
+    entries_in(dir, fs::FileType::is_file)
 }
 
 /// Directories directly in `dir` (none when it does not exist).
 fn dirs_in(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
+    entries_in(dir, fs::FileType::is_dir)
+}
+
+/// The entries directly in `dir` whose type passes `keep` (none when `dir` does not exist).
+fn entries_in(dir: &Path, keep: fn(&fs::FileType) -> bool) -> Result<Vec<PathBuf>, FetchError> {
     let rd = match fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -521,7 +517,7 @@ fn dirs_in(dir: &Path) -> Result<Vec<PathBuf>, FetchError> {
     };
     Ok(rd
         .flatten()
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| e.file_type().is_ok_and(|t| keep(&t)))
         .map(|e| e.path())
         .collect())
 }
