@@ -39,7 +39,7 @@ while IFS= read -r f; do
     *.zst) zstd -qdc "$f" >"$o" ;; *.bz2) bzip2 -dc "$f" >"$o" ;;
     esac
     put primary "$o"
-done < <(find "$FIX" -path '*repodata/*primary.xml.*' | sort | head -40)
+done < <(find "$FIX" -path '*repodata/*primary.xml.*' | sort | awk 'NR <= 40')
 while IFS= read -r f; do put mirrorlist "$f"; done < <(find "$FIX" -name 'mirror.list' -o -name 'mirrorlist-*')
 while IFS= read -r f; do
     put release "$f"
@@ -50,7 +50,7 @@ while IFS= read -r f; do
     put packages "$f" '\x3f'
     put packages "$f" '\x00'
     # Every distinct Depends value, with a version on the next line.
-    { grep -h '^Depends: ' "$f" || true; } | sed 's/^Depends: //' | sort -u | head -50 | while IFS= read -r d; do
+    { grep -h '^Depends: ' "$f" || true; } | sed 's/^Depends: //' | sort -u | awk 'NR <= 50' | while IFS= read -r d; do
         o=$(tmpf)
         printf '%s\n6.1.76-1\n' "$d" >"$o"
         put depends "$o"

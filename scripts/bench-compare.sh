@@ -279,7 +279,7 @@ repoquery_pre() { rm -rf "$WORK/dnf-cache"; }
 repoquery() {
     dnf -q --setopt=reposdir=/dev/null --setopt=cachedir="$WORK/dnf-cache" --releasever=40 \
         --repofrompath=b,"http://127.0.0.1:$DNF_PORT/" --repo=b repoquery --latest-limit 1 \
-        "kernel-devel-${DNF_REL%.x86_64}.x86_64" | grep -q kernel-devel
+        "kernel-devel-${DNF_REL%.x86_64}.x86_64" | grep kernel-devel >/dev/null
 }
 dnf_warm_same_pre() { [ -d "$WORK/kc-dnf" ] || dnf_cold; }
 dnf_warm_same() { k_dnf "$WORK/dnf.toml" "$WORK/kc-dnf" "$DNF_REL" --dry-run; }

@@ -253,7 +253,7 @@ C
     if command -v modinfo >/dev/null; then
         vermagic="$(modinfo -F vermagic "$m/hello.ko")"
     else
-        vermagic="$(strings "$m/hello.ko" | sed -n 's/^vermagic=//p' | head -1)"
+        vermagic="$(strings "$m/hello.ko" | sed -n 's/^vermagic=//p' | awk 'NR == 1')"
     fi
     case "$vermagic" in
         "$release "*) log "[$label] OK: hello.ko vermagic: $vermagic" ;;
@@ -285,7 +285,7 @@ KHEADERS="$HERE/target/debug/kheaders"
 if [ "$LIBRARY_ONLY" = 1 ]; then
     RESOLVE=()
     VIA=none
-elif "$KHEADERS" resolve --help 2>/dev/null | grep -q -- '--unpack'; then
+elif "$KHEADERS" resolve --help 2>/dev/null | grep -- '--unpack' >/dev/null; then
     RESOLVE=("$KHEADERS" resolve --json)
     VIA=cli
 elif [ "${KHEADERS_E2E_REQUIRE_CLI:-0}" = 1 ]; then

@@ -54,7 +54,7 @@ start_node() {
 }
 node_url() {
     for _ in $(seq 100); do grep -q "listening on" "$WORK/node$1.log" 2>/dev/null && break; sleep 0.1; done
-    sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$WORK/node$1.log" | head -1
+    sed -n 's/.*listening on \(http:\/\/[0-9.:]*\).*/\1/p' "$WORK/node$1.log" | awk 'NR == 1'
 }
 start_node 1
 start_node 2

