@@ -1,6 +1,9 @@
 //! The library path the CLI's `resolve --unpack` takes, as a program: locate, download,
-//! verify and unpack the header packages of one identity, and print
-//! `{"resolution": ..., "packages": ..., "tree": ...}` as JSON.
+//! verify and unpack the header packages of one identity (each package unpacked as soon as it
+//! is verified: `Resolver::resolve_and_unpack`), and print
+//! `{"resolution": ..., "packages": ..., "tree": ...}` as JSON. With `--after`, every package
+//! is downloaded first and the set unpacked afterwards (`resolve_headers`, then
+//! `ResolvedHeaders::unpack`): `scripts/bench-compare.sh` compares the two.
 //!
 //! ```text
 //! cargo run --example resolve -- 6.1.0-18-amd64 --distro debian --distro-version 12 \
@@ -36,6 +39,9 @@ struct Args {
     cache_dir: PathBuf,
     #[arg(long)]
     unpack: PathBuf,
+    /// Unpack only once every package is downloaded.
+    #[arg(long)]
+    after: bool,
 }
 
 #[tokio::main]
@@ -57,18 +63,34 @@ async fn main() -> anyhow::Result<()> {
         b = b.mirror(kheaders::config::MirrorRule::parse_cli(m)?);
     }
     let resolver = b.build()?;
-    let headers = match resolver.resolve_headers(&id).await {
-        Ok(h) => h,
-        Err(e) => {
-            if let Some(r) = e.resolution() {
-                for at in &r.attempts {
-                    eprintln!("  {} {:?}: {}", at.source, at.outcome, at.detail);
-                }
+    let report = |e: &kheaders::Error| {
+        if let Some(r) = e.resolution() {
+            for at in &r.attempts {
+                eprintln!("  {} {:?}: {}", at.source, at.outcome, at.detail);
             }
-            return Err(e).context("resolve_headers");
         }
     };
-    let tree = headers.unpack(&a.unpack).await.context("unpack")?;
+    let (headers, tree) = if a.after {
+        let headers = match resolver.resolve_headers(&id).await {
+            Ok(h) => h,
+            Err(e) => {
+                report(&e);
+                return Err(e).context("resolve_headers");
+            }
+        };
+        let tree = headers.unpack(&a.unpack).await.context("unpack")?;
+        (headers, tree)
+    } else {
+        let staged = match resolver.resolve_and_unpack(&id, &a.unpack).await {
+            Ok(s) => s,
+            Err(e) => {
+                report(&e);
+                return Err(e).context("resolve_and_unpack");
+            }
+        };
+        let headers = staged.headers().clone();
+        (headers, staged.finish().await.context("unpack")?)
+    };
     let out = serde_json::json!({
         "resolution": headers.resolution,
         "packages": headers.packages,

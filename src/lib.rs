@@ -51,7 +51,7 @@ pub use config::Config;
 pub use identity::{Arch, Distro, KernelIdentity};
 pub use resolver::{
     Attempt, Error, Outcome, Resolution, ResolvedHeaders, Resolver, ResolverBuilder,
-    SHARED_CACHE_SOURCE,
+    UnpackingHeaders, SHARED_CACHE_SOURCE,
 };
 pub use source::{HeaderSource, SourceError};
 pub use unpack::HeadersTree;

@@ -12,6 +12,7 @@ use crate::identity::KernelIdentity;
 use crate::metadata::openpgp::Keyring;
 use crate::package::signature::{self, PackageTrust, SignaturePolicy, Verdict};
 use crate::source::{Context, HeaderSource, SourceError};
+use crate::unpack::{Feed, Pipeline};
 use crate::vocab::{
     error_chain, ErrorKind, LocalPackage, PackageFormat, PackageRef, PackageSet, SourceKind,
 };
@@ -37,6 +38,7 @@ impl Resolver {
         &self,
         id: &KernelIdentity,
         download: bool,
+        sink: Option<&Pipeline>,
     ) -> Result<(Resolution, Vec<LocalPackage>), Error> {
         let chain = self.chain_with_specs(&Self::target(id))?;
         let cx = self.context();
@@ -113,8 +115,9 @@ impl Resolver {
                                 trust.keys_from
                             ));
                         }
+                        let feed = sink.map(Pipeline::attempt);
                         let (downloaded, failed_urls, verdicts) =
-                            self.download_all(&set.packages, &trust).await;
+                            self.download_all(&set.packages, &trust, feed).await;
                         resolution.notes.extend(verdicts);
                         match downloaded {
                             Ok(local) => {
@@ -272,23 +275,29 @@ impl Resolver {
 
     /// Downloads every package concurrently, then checks what each one says of itself
     /// ([`crate::package::check_located`]: its own header names what was located, and an
-    /// RPM's signature). URLs that failed on the way (even when another mirror then
-    /// delivered) and packages accepted unsigned are returned as notes.
+    /// RPM's signature); each verified package goes to `feed` at once. URLs that failed on
+    /// the way (even when another mirror then delivered) and packages accepted unsigned are
+    /// returned as notes.
     async fn download_all(
         &self,
         packages: &[PackageRef],
         trust: &PackageTrust,
+        feed: Option<Feed>,
     ) -> (
         Result<Vec<LocalPackage>, FetchError>,
         Vec<String>,
         Vec<String>,
     ) {
-        let futs = packages.iter().map(|p| async move {
+        let feed = feed.as_ref();
+        let futs = packages.iter().enumerate().map(|(i, p)| async move {
             let mut failures = Vec::new();
             let r = match self.fetcher.download_noting(p, &mut failures).await {
                 Ok(lp) => check_downloaded(lp, trust.clone()).await,
                 Err(e) => Err(e),
             };
+            if let (Some(f), Ok((lp, _))) = (feed, &r) {
+                f.ready(i, lp);
+            }
             (r, failures)
         });
         let mut notes = Vec::new();

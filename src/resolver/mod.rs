@@ -31,7 +31,7 @@ use crate::config::{Config, MirrorMap, MirrorRule};
 use crate::fetch::{Fetcher, FetcherOptions, Progress, ProgressHook, RetryPolicy};
 use crate::identity::KernelIdentity;
 use crate::source::{Context, HeaderSource};
-use crate::unpack::HeadersTree;
+use crate::unpack::{HeadersTree, UnpackLimits};
 use crate::vocab::{error_chain, ErrorKind, LocalPackage, PackageRef, Requirement, SourceKind};
 
 /// Where resolved identities are remembered, under the cache directory. An exact kernel's
@@ -394,7 +394,7 @@ impl Resolver {
                 return Ok(hit.resolution);
             }
         }
-        self.run_chain(id, false).await.map(|(r, _)| r)
+        self.run_chain(id, false, None).await.map(|(r, _)| r)
     }
 
     /// Locates, downloads and verifies the packages. A source whose packages fail to
@@ -405,8 +405,41 @@ impl Resolver {
     /// one identity — tasks of this process, or other processes on the same cache directory —
     /// run the chain once: the others wait and are answered from the cache.
     pub async fn resolve_headers(&self, id: &KernelIdentity) -> Result<ResolvedHeaders, Error> {
+        self.resolve_feeding(id, None).await
+    }
+
+    /// [`Resolver::resolve_headers`], unpacking into `dest` as it goes: each package is
+    /// unpacked as soon as it is downloaded and verified, while the rest of the set still
+    /// downloads. [`UnpackingHeaders::finish`] completes the tree, as
+    /// [`ResolvedHeaders::unpack`] would have made it; `dest` appears only then, complete.
+    ///
+    /// `dest` is checked first (it must not exist or be an empty directory), before any
+    /// request. A resolution that fails leaves nothing beside `dest`.
+    pub async fn resolve_and_unpack(
+        &self,
+        id: &KernelIdentity,
+        dest: impl AsRef<Path>,
+    ) -> Result<UnpackingHeaders, Error> {
+        let dest = dest.as_ref();
+        crate::unpack::check_destination(dest)?;
+        let pipeline =
+            crate::unpack::Pipeline::start(dest, UnpackLimits::default(), Some(id.release()))?;
+        match self.resolve_feeding(id, Some(&pipeline)).await {
+            Ok(headers) => Ok(UnpackingHeaders { headers, pipeline }),
+            Err(e) => {
+                pipeline.abandon().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn resolve_feeding(
+        &self,
+        id: &KernelIdentity,
+        sink: Option<&crate::unpack::Pipeline>,
+    ) -> Result<ResolvedHeaders, Error> {
         if !self.resolution_cache {
-            let (resolution, packages) = self.resolve_upstream(id).await?;
+            let (resolution, packages) = self.resolve_upstream(id, sink).await?;
             return Ok(ResolvedHeaders {
                 resolution,
                 packages,
@@ -428,12 +461,33 @@ impl Resolver {
         if let Some(hit) = self.cached_resolution(id, &key, started).await {
             return Ok(hit);
         }
-        let (resolution, packages) = self.resolve_upstream(id).await?;
+        let (resolution, packages) = self.resolve_upstream(id, sink).await?;
         self.store_resolution(&key, &resolution, &packages);
         Ok(ResolvedHeaders {
             resolution,
             packages,
         })
+    }
+}
+
+/// Packages resolved while they were being unpacked ([`Resolver::resolve_and_unpack`]).
+/// Dropped without [`UnpackingHeaders::finish`], the partial tree is removed.
+#[derive(Debug)]
+pub struct UnpackingHeaders {
+    headers: ResolvedHeaders,
+    pipeline: crate::unpack::Pipeline,
+}
+
+impl UnpackingHeaders {
+    /// What was resolved (known before the tree is complete).
+    pub fn headers(&self) -> &ResolvedHeaders {
+        &self.headers
+    }
+
+    /// Unpacks what is left, relocates and checks the tree (its kernel release must be the
+    /// identity's: an integrity failure otherwise) and moves it into place.
+    pub async fn finish(self) -> Result<HeadersTree, Error> {
+        Ok(self.pipeline.commit(&self.headers.packages).await?)
     }
 }
 

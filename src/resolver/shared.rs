@@ -24,6 +24,7 @@ use crate::tier::{
     Acquire, Lookup, Manifest, ManifestPackage, Negative, NegativeReason, Published, SharedCache,
     StoredIdentity, TierError, TierStats, Waited,
 };
+use crate::unpack::Pipeline;
 use crate::vocab::{error_chain, ErrorKind, LocalPackage};
 
 /// The `source` of the tier's attempt.
@@ -36,10 +37,15 @@ type Answer = (Resolution, Vec<LocalPackage>);
 
 impl Resolver {
     /// Resolves `id` upstream, through the shared tier when one is configured.
-    pub(super) async fn resolve_upstream(&self, id: &KernelIdentity) -> Result<Answer, Error> {
+    /// Packages are fed to `sink` as they are verified.
+    pub(super) async fn resolve_upstream(
+        &self,
+        id: &KernelIdentity,
+        sink: Option<&Pipeline>,
+    ) -> Result<Answer, Error> {
         match &self.tier {
-            None => self.run_chain(id, true).await,
-            Some(tier) => self.resolve_through_tier(tier, id).await,
+            None => self.run_chain(id, true, sink).await,
+            Some(tier) => self.resolve_through_tier(tier, id, sink).await,
         }
     }
 
@@ -47,6 +53,7 @@ impl Resolver {
         &self,
         tier: &SharedCache,
         id: &KernelIdentity,
+        sink: Option<&Pipeline>,
     ) -> Result<Answer, Error> {
         let started = Instant::now();
         let key = id.cache_key();
@@ -55,7 +62,10 @@ impl Resolver {
         let mut repair_manifest = false;
         let mut store_ok = true;
         match tier.lookup(&key).await {
-            Ok(Lookup::Hit(m)) => match self.answer_from_tier(tier, id, &m, started, "hit").await {
+            Ok(Lookup::Hit(m)) => match self
+                .answer_from_tier(tier, id, &m, started, "hit", sink)
+                .await
+            {
                 Ok(a) => return Ok(a),
                 Err(e) => note_corrupt(&mut log, &mut suspect, &e),
             },
@@ -90,8 +100,9 @@ impl Resolver {
                         if !repair_manifest && suspect.is_empty() {
                             if let Ok(Lookup::Hit(m)) = tier.lookup(&key).await {
                                 let how = "published while this worker took the lease";
-                                if let Ok(a) =
-                                    self.answer_from_tier(tier, id, &m, started, how).await
+                                if let Ok(a) = self
+                                    .answer_from_tier(tier, id, &m, started, how, sink)
+                                    .await
                                 {
                                     g.release().await;
                                     return Ok(a);
@@ -110,7 +121,10 @@ impl Resolver {
                                     waiting.elapsed().as_millis(),
                                     l.owner
                                 );
-                                match self.answer_from_tier(tier, id, &m, started, &how).await {
+                                match self
+                                    .answer_from_tier(tier, id, &m, started, &how, sink)
+                                    .await
+                                {
                                     Ok(a) => return Ok(a),
                                     Err(e) => note_corrupt(&mut log, &mut suspect, &e),
                                 }
@@ -157,7 +171,7 @@ impl Resolver {
             TierStats::bump(&tier.stats().misses);
         }
         let tier_ms = started.elapsed().as_millis() as u64;
-        let mut result = self.run_chain(id, true).await;
+        let mut result = self.run_chain(id, true, sink).await;
         let publishing = Instant::now();
         if let Some(g) = guard {
             let mut store_failed = false;
@@ -226,11 +240,13 @@ impl Resolver {
         m: &Manifest,
         started: Instant,
         how: &str,
+        sink: Option<&Pipeline>,
     ) -> Result<Answer, TierError> {
         let cache = self.fetcher.cache_dir();
         let mut local = Vec::with_capacity(m.packages.len());
         let mut fetched = 0;
-        for p in &m.packages {
+        let feed = sink.map(Pipeline::attempt);
+        for (i, p) in m.packages.iter().enumerate() {
             let on_disk = LocalPackage {
                 package: p.package.clone(),
                 path: crate::tier::blob::local_path(cache, p),
@@ -243,6 +259,9 @@ impl Resolver {
             } else {
                 local.push(tier.fetch_blob(p, cache).await?);
                 fetched += 1;
+            }
+            if let (Some(f), Some(lp)) = (&feed, local.last()) {
+                f.ready(i, lp);
             }
         }
         TierStats::bump(&tier.stats().hits);

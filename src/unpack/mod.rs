@@ -8,8 +8,9 @@
 //! - [`relocate`]: absolute references rewritten so the tree works where it lies.
 //! - `tree`: the build directory found and sanity-checked.
 //!
-//! Every package of a set goes into one root, built in a temporary directory beside the
-//! destination and renamed into place only when complete: a failure leaves nothing behind.
+//! - [`Staging`]: every package of a set goes into one root, built in a temporary directory
+//!   beside the destination and renamed into place only when complete: a failure leaves
+//!   nothing behind. [`Pipeline`] fills one while the set is still downloading.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -24,10 +25,12 @@ pub mod image;
 pub mod relocate;
 mod rpm;
 pub mod safety;
+mod staging;
 mod tree;
 mod writer;
 
 pub use safety::{UnpackLimits, MAX_ENTRIES, MAX_TOTAL_BYTES};
+pub use staging::{Feed, PackageFile, Pipeline, Staging};
 
 /// An unpack failure. Nothing is left at the destination when one occurs.
 #[derive(Debug, thiserror::Error)]
@@ -184,125 +187,17 @@ pub fn unpack_checked(
     limits: UnpackLimits,
     expected_release: Option<&str>,
 ) -> Result<HeadersTree, UnpackError> {
-    let dest_err = |detail: String| UnpackError::Destination {
-        path: dest.to_path_buf(),
-        detail,
-    };
     if packages.is_empty() {
-        return Err(dest_err("no packages to unpack".into()));
-    }
-    let name = dest
-        .file_name()
-        .ok_or_else(|| dest_err("destination has no file name".into()))?
-        .to_string_lossy()
-        .into_owned();
-    let parent = match dest.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    check_destination(dest)?;
-    std::fs::create_dir_all(&parent).map_err(|source| UnpackError::Io {
-        path: parent.clone(),
-        source,
-    })?;
-    // Beside the destination (same file system, so the final rename is atomic); removed on
-    // drop if anything below fails.
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.kheaders-"))
-        .tempdir_in(&parent)
-        .map_err(|source| UnpackError::Io {
-            path: parent.clone(),
-            source,
-        })?;
-    let root = tmp.path();
-    // Errors name the destination, never the temporary directory removed on the way out.
-    let facts =
-        build_tree(packages, root, limits, expected_release).map_err(|e| relabel(e, root, dest))?;
-    let (facts, entries, bytes) = facts;
-
-    // The temporary directory was created 0700; the tree is for whoever builds against it.
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).map_err(
-            |source| UnpackError::Io {
-                path: root.to_path_buf(),
-                source,
-            },
-        )?;
-    }
-    // Complete: move into place. `rename` replaces an empty directory atomically; a
-    // destination another process filled (or replaced by a file or link) meanwhile is refused
-    // as it would have been at the start.
-    let kept = tmp.keep();
-    if let Err(source) = std::fs::rename(&kept, dest) {
-        let _ = std::fs::remove_dir_all(&kept);
-        return Err(match check_destination(dest) {
-            Err(e @ UnpackError::Destination { .. }) => e,
-            _ => UnpackError::Io {
-                path: dest.to_path_buf(),
-                source,
-            },
+        return Err(UnpackError::Destination {
+            path: dest.to_path_buf(),
+            detail: "no packages to unpack".into(),
         });
     }
-    // Absolute, so `make -C <build_dir>` works from any directory.
-    let root = std::path::absolute(dest).unwrap_or_else(|_| dest.to_path_buf());
-    Ok(HeadersTree {
-        build_dir: root.join(facts.build_dir),
-        root,
-        compiler: facts.compiler,
-        release: facts.release,
-        entries,
-        bytes,
-    })
-}
-
-/// Writes every package into `root`, relocates and inspects the tree, and holds its release
-/// to `expected_release`. Returns the facts, entries and bytes.
-fn build_tree(
-    packages: &[(PathBuf, PackageFormat)],
-    root: &Path,
-    limits: UnpackLimits,
-    expected_release: Option<&str>,
-) -> Result<(tree::TreeFacts, u64, u64), UnpackError> {
-    let mut w = writer::Writer::new(root, limits);
+    let mut staging = Staging::begin(dest, limits)?;
     for (path, format) in packages {
-        w.begin_package(&path.display().to_string());
-        tracing::debug!(package = %path.display(), ?format, "unpacking");
-        match format {
-            PackageFormat::Rpm => rpm::unpack(path, &mut w)?,
-            PackageFormat::Deb => deb::unpack(path, &mut w)?,
-            PackageFormat::FlatcarImage => image::unpack(path, &mut w)?,
-        }
+        staging.add(path, *format)?;
     }
-    let (entries, bytes) = w.finish()?;
-    relocate::relocate(root)?;
-    let facts = tree::inspect(root)?;
-    if let Some(want) = expected_release {
-        match facts.release.as_deref() {
-            Some(got) if got == want => {}
-            got => {
-                return Err(UnpackError::Integrity {
-                    package: packages
-                        .iter()
-                        .map(|(p, _)| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    detail: match got {
-                        Some(got) => format!(
-                            "the unpacked tree is for kernel `{}` (UTS_RELEASE of {}/include/generated/utsrelease.h), not `{want}`",
-                            crate::package::printable(got),
-                            facts.build_dir.display()
-                        ),
-                        None => format!(
-                            "the unpacked tree has no {}/include/generated/utsrelease.h: nothing says it is for kernel `{want}`",
-                            facts.build_dir.display()
-                        ),
-                    },
-                })
-            }
-        }
-    }
-    Ok((facts, entries, bytes))
+    staging.finish(expected_release)
 }
 
 /// Replaces the temporary root in an error's paths by the destination.

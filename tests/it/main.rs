@@ -39,6 +39,7 @@ mod rpm_signature;
 mod rpm_support;
 mod rpm_url_template;
 mod unpack_hostile;
+mod unpack_pipeline;
 mod unpack_support;
 mod unpack_tree;
 mod warm_index;

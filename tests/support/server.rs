@@ -56,6 +56,13 @@ pub enum Reply {
     Truncated { body: Vec<u8>, cut_at: usize },
     /// Wait, then answer.
     Delay(Duration, Box<Reply>),
+    /// Hold the answer until `ready` holds (polled every 10 ms) or `within` passed: for a
+    /// test that needs the client to have done something before this reply arrives.
+    When {
+        ready: Condition,
+        within: Duration,
+        then: Box<Reply>,
+    },
     /// Serve the file as usual but ignore any `Range` header (answer 200 with all bytes).
     IgnoreRange,
     /// Close the connection without answering.
@@ -118,6 +125,16 @@ impl Reply {
             }
             other => other,
         }
+    }
+}
+
+/// A condition a [`Reply::When`] waits for.
+#[derive(Clone)]
+pub struct Condition(pub Arc<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Condition(..)")
     }
 }
 
@@ -388,6 +405,17 @@ async fn handle(
             Some(Reply::Delay(d, inner)) => {
                 tokio::time::sleep(d).await;
                 reply = Some(*inner);
+            }
+            Some(Reply::When {
+                ready,
+                within,
+                then,
+            }) => {
+                let until = tokio::time::Instant::now() + within;
+                while !(ready.0)() && tokio::time::Instant::now() < until {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                reply = Some(*then);
             }
             Some(Reply::Full {
                 status,

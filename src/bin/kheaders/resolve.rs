@@ -144,21 +144,24 @@ pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
             .await
             .map_err(|e| failed(e, None, &[]))?;
         (r, Vec::new(), None)
+    } else if let Some(dest) = &a.unpack {
+        // Each package is unpacked as soon as it is verified, while the others download.
+        let staged = resolver
+            .resolve_and_unpack(&id, dest)
+            .await
+            .map_err(|e| failed(e, None, &[]))?;
+        let headers = staged.headers().clone();
+        let tree = staged
+            .finish()
+            .await
+            .map_err(|e| failed(e, Some(&headers.resolution), &headers.packages))?;
+        (headers.resolution, headers.packages, Some(tree))
     } else {
         let headers = resolver
             .resolve_headers(&id)
             .await
             .map_err(|e| failed(e, None, &[]))?;
-        let tree = match &a.unpack {
-            Some(dest) => Some(
-                headers
-                    .unpack(dest)
-                    .await
-                    .map_err(|e| failed(e, Some(&headers.resolution), &headers.packages))?,
-            ),
-            None => None,
-        };
-        (headers.resolution.clone(), headers.packages.clone(), tree)
+        (headers.resolution, headers.packages, None)
     };
     match format {
         Some(Format::Driverkit) => print!("{}", kheaders::interop::driverkit::render(&resolution)),
