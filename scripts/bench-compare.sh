@@ -388,6 +388,17 @@ if want dnf; then
         "dnf repoquery (cold)" repoquery 0.05
     row "dnf: the same identity again, warm (repomd unchanged)" dnf_warm_same "kheaders identity" dnf_identity 2
     row "dnf: another kernel of the unchanged repo, warm" dnf_warm_other "kheaders identity" dnf_identity 3
+    # A throttled link (Mbit/s per connection): the primary is scanned as it downloads, so
+    # a cold locate costs little more than fetching repomd.xml and the primary with curl.
+    for mbit in ${SLOW_MBITS:-100}; do
+        port=$(serve "$WORK/repo80k" --rate $((mbit * 125000)))
+        dnf_config "$WORK/dnf-slow-$mbit.toml" "$port"
+        eval "dnf_slow_${mbit}_pre() { aside \"\$WORK/kc-dnf-slow\"; }"
+        eval "dnf_slow_${mbit}() { k_dnf \"\$WORK/dnf-slow-$mbit.toml\" \"\$WORK/kc-dnf-slow\" \"\$DNF_REL\" --dry-run; }"
+        eval "curl_slow_${mbit}() { curl -fsS -o /dev/null http://127.0.0.1:$port/repodata/repomd.xml -o /dev/null \"http://127.0.0.1:$port/repodata/\$(basename \"\$DNF_ZST\")\"; }"
+        row "80k-package primary.xml.zst, cold locate, $mbit Mbit/s link" "dnf_slow_$mbit" \
+            "curl of repomd.xml + the primary (the download alone)" "curl_slow_$mbit" -
+    done
 fi
 if want rss; then
     make_repo 320000 "$WORK/repo320k"

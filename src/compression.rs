@@ -263,18 +263,29 @@ impl DecodePipe {
         limit: OutputLimit,
         cancel: Cancel,
     ) -> io::Result<(DecodePipe, Compression)> {
-        let mut f = std::fs::File::open(path)?;
+        let f = std::fs::File::open(path)?;
+        DecodePipe::spawn_detected(io::BufReader::with_capacity(PIPE_CHUNK, f), limit, cancel)
+    }
+
+    /// Decodes `src` on a new thread, the compression told by its first bytes (read here,
+    /// then handed to the decoder ahead of the rest).
+    pub fn spawn_detected<R: Read + Send + 'static>(
+        mut src: R,
+        limit: OutputLimit,
+        cancel: Cancel,
+    ) -> io::Result<(DecodePipe, Compression)> {
         let mut head = [0u8; MAGIC_LEN];
         let mut got = 0;
         while got < head.len() {
-            match f.read(&mut head[got..])? {
-                0 => break,
-                n => got += n,
+            match src.read(&mut head[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         let c = Compression::detect(&head[..got]);
-        let f = std::fs::File::open(path)?;
-        let src = io::BufReader::with_capacity(PIPE_CHUNK, f);
+        let src = io::Cursor::new(head[..got].to_vec()).chain(src);
         Ok((DecodePipe::spawn(c, src, limit, cancel)?, c))
     }
 

@@ -209,29 +209,48 @@ impl Fetcher {
         let Some(sum) = expected.checksums.first() else {
             return self.get_file(url, bucket, expected).await;
         };
+        let place = self.digest_place(sum);
+        if self.verified_copy(&place.dest, expected).await {
+            tracing::debug!(url, path = %place.dest.display(), "metadata answered by digest from the cache");
+            cache::touch(&place.dest);
+            return Ok(place.dest);
+        }
+        self.fetch_by_digest(url, &place, expected).await
+    }
+
+    /// Where a file named by `sum` lives in the cache, and where it is written meanwhile.
+    pub(super) fn digest_place(&self, sum: &Checksum) -> DigestPlace {
         let dir = self.opts.cache_dir.join(cache::METADATA).join(BY_DIGEST);
         let name = digest_name(sum);
-        let dest = dir.join(&name);
-        if self.verified_copy(&dest, expected).await {
-            tracing::debug!(url, path = %dest.display(), "metadata answered by digest from the cache");
-            cache::touch(&dest);
-            return Ok(dest);
-        }
         let key = format!("digest:{name}");
-        let _guard = self.lock_entry(&key).await?;
-        if self.verified_copy(&dest, expected).await {
-            return Ok(dest);
+        DigestPlace {
+            dest: dir.join(&name),
+            tmp: dir.join(partial_name(&key)),
+            key,
+        }
+    }
+
+    /// Fetches a file named by its digest into `place` (under its lock, unless a verified
+    /// copy appeared meanwhile).
+    pub(super) async fn fetch_by_digest(
+        &self,
+        url: &str,
+        place: &DigestPlace,
+        expected: &Expected,
+    ) -> Result<PathBuf, FetchError> {
+        let _guard = self.lock_entry(&place.key).await?;
+        if self.verified_copy(&place.dest, expected).await {
+            return Ok(place.dest.clone());
         }
         let url = self.rewrite(url);
         if let Some(e) = self.negative_hit(&url) {
             return Err(e);
         }
-        let tmp = dir.join(partial_name(&key));
         let urls = [url.clone()];
         let job = Job {
             name: url.rsplit('/').next().unwrap_or(&url),
             urls: &urls,
-            tmp: &tmp,
+            tmp: &place.tmp,
             expected,
             limit: Some(MAX_METADATA_FILE),
             validators: None,
@@ -241,12 +260,12 @@ impl Fetcher {
         };
         match self.fetch_with_fallback(&job, &mut Vec::new()).await {
             Ok(_) => {
-                std::fs::rename(&tmp, &dest).map_err(|e| FetchError::Io {
-                    path: dest.clone(),
+                std::fs::rename(&place.tmp, &place.dest).map_err(|e| FetchError::Io {
+                    path: place.dest.clone(),
                     source: e,
                 })?;
                 self.forget_missing(&url);
-                Ok(dest)
+                Ok(place.dest.clone())
             }
             Err(e) => {
                 self.remember_missing(&e);
@@ -255,7 +274,7 @@ impl Fetcher {
         }
     }
 
-    async fn verified_copy(&self, path: &std::path::Path, expected: &Expected) -> bool {
+    pub(super) async fn verified_copy(&self, path: &std::path::Path, expected: &Expected) -> bool {
         cache::verify_file_async(
             path.to_path_buf(),
             expected.size,
@@ -278,6 +297,17 @@ pub(crate) fn meta_lock_key(bucket: &str, name: &str) -> String {
 pub const BY_DIGEST: &str = "by-digest";
 
 /// `sha256-<hex>`: the file name of a digest-named metadata file.
+/// The cache paths of a file named by its digest.
+#[derive(Debug, Clone)]
+pub(super) struct DigestPlace {
+    /// `metadata-v1/by-digest/<algo>-<hex>`.
+    pub dest: PathBuf,
+    /// Where the download writes before the rename.
+    pub tmp: PathBuf,
+    /// The entry lock's key.
+    pub key: String,
+}
+
 fn digest_name(sum: &Checksum) -> String {
     format!("{:?}-{}", sum.algo, sum.hex).to_lowercase()
 }

@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use crate::config::MirrorMap;
 use crate::vocab::{ErrorKind, LocalPackage};
 
+mod arriving;
 pub mod cache;
 pub mod client;
 mod download;
@@ -55,6 +56,7 @@ mod tls;
 mod transfer;
 pub mod url;
 
+pub use arriving::{Arriving, ArrivingReader, DigestFile, Receipt};
 pub use cache::{GONE_TTL, NOT_FOUND_TTL};
 pub use client::PER_HOST_CONNECTIONS;
 pub use error::{is_transient_status, FetchError};

@@ -61,6 +61,17 @@ pub(super) struct Job<'a> {
     pub(super) deadline: Instant,
 }
 
+impl Job<'_> {
+    /// Whether the finished file is flushed to disk (`fsync`) before it is renamed into
+    /// place. Not when its digest is pinned: every reuse of such a file (a package, a
+    /// metadata file named by its digest) hashes it again first, so a copy a crash left
+    /// torn is a cache miss, never bytes handed to a caller, and the flush (3–4 ms for a
+    /// 3.4 MB primary here, most of what a cold locate spends beyond decoding) buys nothing.
+    fn durable(&self) -> bool {
+        self.expected.checksums.is_empty()
+    }
+}
+
 /// The minimum-throughput rule (curl's `--speed-limit`/`--speed-time`): fewer than
 /// `limit` bytes per second on average over a window of `window` ends the transfer. The
 /// per-read timeout alone never catches a server that sends a byte just before it expires.
@@ -450,7 +461,9 @@ impl Fetcher {
             break;
         }
         file.flush().await.map_err(io)?;
-        file.get_ref().sync_all().await.map_err(io)?;
+        if job.durable() {
+            file.get_ref().sync_all().await.map_err(io)?;
+        }
         drop(file);
         let sha256 = check_complete(job, url, written, hashers)?;
         Ok(Fetched::Body(Transferred {
@@ -515,7 +528,9 @@ impl Fetcher {
             progress.advance(n as u64);
         }
         out.flush().await.map_err(|e| io(job.tmp, e))?;
-        out.sync_all().await.map_err(|e| io(job.tmp, e))?;
+        if job.durable() {
+            out.sync_all().await.map_err(|e| io(job.tmp, e))?;
+        }
         drop(out);
         let sha256 = check_complete(job, url, written, hashers)?;
         Ok(Fetched::Body(Transferred {

@@ -17,6 +17,7 @@ mod deb_apt;
 mod deb_real;
 mod deb_snapshot;
 mod detect;
+mod fetch_arriving;
 mod fetch_common;
 mod fetch_faults;
 mod flatcar;

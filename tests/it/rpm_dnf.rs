@@ -428,6 +428,39 @@ async fn second_lookup_refetches_repomd_but_reuses_the_verified_primary() {
     assert_eq!(srv.hits(&format!("{ARCHIVE}/{primary}")), 1);
 }
 
+/// The primary is scanned while it downloads (`Fetcher::get_by_digest_arriving`). Here the
+/// first answer is other bytes cut halfway and the resume is answered with the whole real
+/// file: whatever the early scan read of the foreign bytes, the answer is the verified
+/// file's (that the receipt of a mixed read never proves it is
+/// `fetch_arriving::bytes_of_a_download_that_restarted_are_never_proven`).
+#[tokio::test]
+async fn a_primary_whose_download_starts_over_is_scanned_from_the_verified_file() {
+    let srv = TestServer::serve_dir(mirror_root()).await;
+    let (primary, body) = archive_primary();
+    let path = format!("{ARCHIVE}/{primary}");
+    srv.on(&path, move |_, n| {
+        Some(if n == 1 {
+            Reply::Truncated {
+                body: vec![0x5a; body.len()],
+                cut_at: body.len() / 2,
+            }
+        } else {
+            Reply::body(200, body.clone())
+        })
+    });
+    let cache = tempfile::tempdir().unwrap();
+    let resolver = one_dnf_source(
+        &srv,
+        cache.path(),
+        "archive",
+        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
+    );
+    let r = resolver.locate(&fedora_id()).await.unwrap();
+    assert_eq!(r.packages[0].name, "kernel-devel");
+    assert_eq!(r.packages[0].version, "6.8.9-300.fc40");
+    assert_eq!(srv.hits(&path), 2, "the cut download was resumed once");
+}
+
 #[tokio::test]
 async fn corrupted_cached_primary_is_downloaded_again() {
     let srv = TestServer::serve_dir(mirror_root()).await;

@@ -63,6 +63,16 @@ pub enum Reply {
         within: Duration,
         then: Box<Reply>,
     },
+    /// `200` with all of `body` announced: the first `head` bytes at once, the rest once
+    /// `ready` holds (polled every 10 ms) or `within` passed; with `cut`, the connection
+    /// is closed then instead.
+    Hold {
+        body: Vec<u8>,
+        head: usize,
+        ready: Condition,
+        within: Duration,
+        cut: bool,
+    },
     /// Serve the file as usual but ignore any `Range` header (answer 200 with all bytes).
     IgnoreRange,
     /// Close the connection without answering.
@@ -433,6 +443,28 @@ async fn handle(
                 return Ok(());
             }
             Some(Reply::Hangup) => return Ok(()),
+            Some(Reply::Hold {
+                body,
+                head,
+                ready,
+                within,
+                cut,
+            }) => {
+                write_head(&mut sock, Some(body.len() as u64)).await?;
+                let (first, rest) = body.split_at(head.min(body.len()));
+                sock.write_all(first).await?;
+                sock.flush().await?;
+                let until = tokio::time::Instant::now() + within;
+                while !(ready.0)() && tokio::time::Instant::now() < until {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                if cut {
+                    return Ok(());
+                }
+                sock.write_all(rest).await?;
+                sock.flush().await?;
+                return Ok(());
+            }
             Some(Reply::Drip {
                 body,
                 chunk,

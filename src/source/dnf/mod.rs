@@ -54,7 +54,7 @@ mod signature;
 
 use crate::package::read_keyring;
 pub use scan::open_decompressed;
-use scan::scan_primary;
+use scan::{scan_arriving, scan_primary};
 use select::select;
 use signature::check_repomd_signature;
 pub use signature::{
@@ -65,7 +65,7 @@ pub use signature::{
 use crate::catalog::{point_release, SourceSpec};
 use crate::compression::Cancel;
 use crate::config::ConfigError;
-use crate::fetch::{FetchError, Hashers};
+use crate::fetch::{DigestFile, FetchError, Hashers};
 use crate::identity::{Distro, KernelIdentity, PackageName};
 use crate::metadata::kernel_index::KernelIndex;
 use crate::metadata::mirrorlist::{parse_mirror_list_with, MirrorListError, MirrorVars};
@@ -539,24 +539,6 @@ async fn try_mirror(
         checksums: vec![primary.checksum.clone()],
         check_package_header: false,
     };
-    let path = match cx
-        .fetcher
-        .get_by_digest(&primary_url, &source.path_safe(), &expected)
-        .await
-    {
-        Ok(p) => p,
-        // The repository exists (repomd answered) but not the file it names: a broken or
-        // half-synced mirror, not an absent repository.
-        Err(FetchError::NotFound { url, status }) => {
-            return MirrorOutcome::Failed(SourceError::Metadata {
-                url: rewritten,
-                detail: format!(
-                    "repomd.xml names {url}, which answers HTTP {status} (mirror mid-sync?)"
-                ),
-            })
-        }
-        Err(e) => return MirrorOutcome::Failed(e.into()),
-    };
     let primary_rewritten = cx.fetcher.rewrite(&primary_url);
     let open_size = primary.open_size;
     let key = primary.checksum.clone();
@@ -564,33 +546,97 @@ async fn try_mirror(
     // scan then stops within one chunk.
     let cancel = Cancel::new();
     let stop_on_drop = cancel.on_drop();
-    let parsed = tokio::task::spawn_blocking(move || {
-        let scan = scan_primary(
-            &path,
-            &primary_rewritten,
-            &|n: &str| names.contains(n),
-            open_size,
-            cancel,
-        )?;
-        warm_index::store_index(
-            &cache_dir,
-            &KernelIndex {
-                kind: warm_index::DNF_INDEX_KIND.into(),
-                key,
-                bytes: scan.bytes,
-                entries: scan.indexed,
-            },
-        );
-        Ok::<_, SourceError>(scan.wanted)
-    })
-    .await;
+    let not_served = |e: FetchError| match e {
+        // The repository exists (repomd answered) but not the file it names: a broken or
+        // half-synced mirror, not an absent repository.
+        FetchError::NotFound { url, status } => SourceError::Metadata {
+            url: rewritten.clone(),
+            detail: format!(
+                "repomd.xml names {url}, which answers HTTP {status} (mirror mid-sync?)"
+            ),
+        },
+        e => e.into(),
+    };
+    let file = cx
+        .fetcher
+        .get_by_digest_arriving(&primary_url, &source.path_safe(), &expected, cancel.clone())
+        .await;
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => return MirrorOutcome::Failed(not_served(e)),
+    };
+    let names = Arc::new(names);
+    let scan_file = {
+        let (url, names, cancel) = (primary_rewritten.clone(), names.clone(), cancel.clone());
+        move |path: &std::path::Path| {
+            scan_primary(
+                path,
+                &url,
+                &|n: &str| names.contains(n),
+                open_size,
+                cancel.clone(),
+            )
+        }
+    };
+    let scanned = match file {
+        DigestFile::Ready(path) => tokio::task::spawn_blocking(move || scan_file(&path)).await,
+        // Scanned as it downloads; kept only if the bytes prove to be the verified file's,
+        // else the verified file is scanned again.
+        DigestFile::Arriving(a) => {
+            let early = {
+                let (url, names, cancel) =
+                    (primary_rewritten.clone(), names.clone(), cancel.clone());
+                tokio::task::spawn_blocking(move || {
+                    scan_arriving(
+                        a.reader,
+                        &url,
+                        &|n: &str| names.contains(n),
+                        open_size,
+                        cancel,
+                    )
+                })
+            };
+            let path = match a.done.await {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => return MirrorOutcome::Failed(not_served(e)),
+                Err(join) => {
+                    return MirrorOutcome::Failed(SourceError::Metadata {
+                        url: primary_rewritten,
+                        detail: format!("download task failed: {join}"),
+                    })
+                }
+            };
+            let early = early.await;
+            let checksums = expected.checksums.clone();
+            let receipt = a.receipt;
+            tokio::task::spawn_blocking(move || match early {
+                Ok(Ok(scan)) if receipt.proves(&path, &checksums) => Ok(scan),
+                _ => {
+                    tracing::debug!(path = %path.display(), "primary scanned again from the verified file");
+                    scan_file(&path)
+                }
+            })
+            .await
+        }
+    };
     stop_on_drop.disarm();
-    let candidates = match parsed {
-        Ok(Ok(c)) => c,
+    let candidates = match scanned {
+        Ok(Ok(scan)) => {
+            warm_index::store_index(
+                &cache_dir,
+                &KernelIndex {
+                    kind: warm_index::DNF_INDEX_KIND.into(),
+                    key,
+                    bytes: scan.bytes,
+                    entries: scan.indexed,
+                },
+            );
+            scan.wanted
+        }
         Ok(Err(e)) => return MirrorOutcome::Failed(e),
         Err(join) => {
             return MirrorOutcome::Failed(SourceError::Metadata {
-                url: cx.fetcher.rewrite(&primary_url),
+                url: primary_rewritten,
                 detail: format!("parser task failed: {join}"),
             })
         }

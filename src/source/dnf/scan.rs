@@ -51,6 +51,39 @@ pub(super) fn scan_primary(
     let limit = OutputLimit::promised(open_size, "repomd.xml's open-size");
     let (pipe, _) = DecodePipe::open_file(path, limit, cancel)
         .map_err(|e| meta_err(format!("cannot open: {e}")))?;
+    scan_pipe(pipe, url, want, open_size)
+}
+
+/// [`scan_primary`] over a primary read as it downloads
+/// ([`crate::fetch::ArrivingReader`]): provisional until its receipt proves the bytes.
+pub(super) fn scan_arriving<R: Read + Send + 'static>(
+    src: R,
+    url: &str,
+    want: &(dyn Fn(&str) -> bool + Sync),
+    open_size: Option<u64>,
+    cancel: Cancel,
+) -> Result<PrimaryScan, SourceError> {
+    let limit = OutputLimit::promised(open_size, "repomd.xml's open-size");
+    let src = std::io::BufReader::with_capacity(crate::compression::PIPE_CHUNK, src);
+    let (pipe, _) =
+        DecodePipe::spawn_detected(src, limit, cancel).map_err(|e| SourceError::Metadata {
+            url: url.to_string(),
+            detail: format!("cannot read: {e}"),
+        })?;
+    scan_pipe(pipe, url, want, open_size)
+}
+
+/// The scan itself, over a decoded stream.
+fn scan_pipe(
+    pipe: DecodePipe,
+    url: &str,
+    want: &(dyn Fn(&str) -> bool + Sync),
+    open_size: Option<u64>,
+) -> Result<PrimaryScan, SourceError> {
+    let meta_err = |detail: String| SourceError::Metadata {
+        url: url.to_string(),
+        detail,
+    };
     let mut wanted = Vec::new();
     let mut indexed = Vec::new();
     let stats = for_each_package(
