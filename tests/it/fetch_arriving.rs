@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kheaders::compression::Cancel;
-use kheaders::fetch::{DigestFile, Fetcher};
+use kheaders::fetch::{Arriving, DigestFile, Fetcher};
 use kheaders::vocab::{Checksum, Expected};
 
 use crate::fetch_common::{fast_opts, payload, sha256_hex};
@@ -23,6 +23,24 @@ fn expected(body: &[u8]) -> Expected {
         checksums: vec![Checksum::sha256(sha256_hex(body))],
         check_package_header: false,
     }
+}
+
+/// A fresh cache and fetcher, and the download of `FILE` (promised to be `body`) started.
+async fn start(
+    srv: &TestServer,
+    body: &[u8],
+) -> (tempfile::TempDir, Arc<Fetcher>, Expected, Arriving) {
+    let cache = tempfile::tempdir().unwrap();
+    let f = Fetcher::new(fast_opts(cache.path())).unwrap();
+    let want = expected(body);
+    let DigestFile::Arriving(a) = f
+        .get_by_digest_arriving(&srv.url(FILE), "t", &want, Cancel::new())
+        .await
+        .unwrap()
+    else {
+        panic!("nothing was cached: the file must be arriving");
+    };
+    (cache, f, want, a)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,16 +65,7 @@ async fn a_digest_file_is_read_while_it_downloads_and_proven_after() {
             })
         });
     }
-    let cache = tempfile::tempdir().unwrap();
-    let f = Arc::new(Fetcher::new(fast_opts(cache.path())).unwrap());
-    let want = expected(&body);
-    let DigestFile::Arriving(a) = f
-        .get_by_digest_arriving(&srv.url(FILE), "t", &want, Cancel::new())
-        .await
-        .unwrap()
-    else {
-        panic!("nothing was cached: the file must be arriving");
-    };
+    let (cache, f, want, a) = start(&srv, &body).await;
     let by_digest = cache.path().join("metadata-v1/by-digest");
     let mut reader = a.reader;
     let reading = tokio::task::spawn_blocking(move || {
@@ -118,16 +127,7 @@ async fn bytes_of_a_download_that_restarted_are_never_proven() {
             })
         });
     }
-    let cache = tempfile::tempdir().unwrap();
-    let f = Arc::new(Fetcher::new(fast_opts(cache.path())).unwrap());
-    let want = expected(&body);
-    let DigestFile::Arriving(a) = f
-        .get_by_digest_arriving(&srv.url(FILE), "t", &want, Cancel::new())
-        .await
-        .unwrap()
-    else {
-        panic!("nothing was cached: the file must be arriving");
-    };
+    let (_cache, _f, want, a) = start(&srv, &body).await;
     let mut reader = a.reader;
     let reading = tokio::task::spawn_blocking(move || {
         let mut all = vec![0u8; early];
@@ -152,20 +152,11 @@ async fn bytes_of_a_download_that_restarted_are_never_proven() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_download_ends_the_reader_and_proves_nothing() {
+async fn a_failed_download_ends_the_reader() {
     let body = payload(300_000, 44);
     let srv = TestServer::empty().await;
     srv.on(FILE, |_, _| Some(Reply::status(404)));
-    let cache = tempfile::tempdir().unwrap();
-    let f = Arc::new(Fetcher::new(fast_opts(cache.path())).unwrap());
-    let want = expected(&body);
-    let DigestFile::Arriving(a) = f
-        .get_by_digest_arriving(&srv.url(FILE), "t", &want, Cancel::new())
-        .await
-        .unwrap()
-    else {
-        panic!("nothing was cached: the file must be arriving");
-    };
+    let (_cache, _f, _want, a) = start(&srv, &body).await;
     let mut reader = a.reader;
     let reading = tokio::task::spawn_blocking(move || {
         let mut all = Vec::new();

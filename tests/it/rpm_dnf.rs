@@ -73,6 +73,16 @@ fn one_dnf_source(
     configured_only(srv, cache, cfg)
 }
 
+/// A loopback resolver whose only source is the updates-archive repository.
+fn archive_source(srv: &TestServer, cache: &std::path::Path) -> kheaders::Resolver {
+    one_dnf_source(
+        srv,
+        cache,
+        "archive",
+        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
+    )
+}
+
 /// Serves the fixture mirror list, which names mirror-a and then mirror-b.
 fn serve_mirrorlist(srv: &TestServer) {
     let list = std::fs::read(mirror_root().join("mirrors.example/mirrorlist-f40")).unwrap();
@@ -295,12 +305,7 @@ async fn kernel_headers_is_never_taken_for_kernel_devel() {
 async fn debug_flavour_picks_kernel_debug_devel() {
     let srv = TestServer::serve_dir(mirror_root()).await;
     let cache = tempfile::tempdir().unwrap();
-    let resolver = one_dnf_source(
-        &srv,
-        cache.path(),
-        "archive",
-        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
-    );
+    let resolver = archive_source(&srv, cache.path());
     let id = KernelIdentity::new("6.8.9-300.fc40.x86_64+debug", "x86_64", "fedora", "40").unwrap();
     let r = resolver.locate(&id).await.unwrap();
     assert_eq!(r.packages[0].name, "kernel-debug-devel");
@@ -414,12 +419,7 @@ mirrorlist = "https://mirrors.fedoraproject.org/metalink?repo=updates-released-f
 async fn second_lookup_refetches_repomd_but_reuses_the_verified_primary() {
     let srv = TestServer::serve_dir(mirror_root()).await;
     let cache = tempfile::tempdir().unwrap();
-    let resolver = one_dnf_source(
-        &srv,
-        cache.path(),
-        "archive",
-        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
-    );
+    let resolver = archive_source(&srv, cache.path());
     let first = resolver.locate(&fedora_id()).await.unwrap();
     let second = resolver.locate(&fedora_id()).await.unwrap();
     assert_eq!(first.packages, second.packages);
@@ -449,12 +449,7 @@ async fn a_primary_whose_download_starts_over_is_scanned_from_the_verified_file(
         })
     });
     let cache = tempfile::tempdir().unwrap();
-    let resolver = one_dnf_source(
-        &srv,
-        cache.path(),
-        "archive",
-        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
-    );
+    let resolver = archive_source(&srv, cache.path());
     let r = resolver.locate(&fedora_id()).await.unwrap();
     assert_eq!(r.packages[0].name, "kernel-devel");
     assert_eq!(r.packages[0].version, "6.8.9-300.fc40");
@@ -465,12 +460,7 @@ async fn a_primary_whose_download_starts_over_is_scanned_from_the_verified_file(
 async fn corrupted_cached_primary_is_downloaded_again() {
     let srv = TestServer::serve_dir(mirror_root()).await;
     let cache = tempfile::tempdir().unwrap();
-    let resolver = one_dnf_source(
-        &srv,
-        cache.path(),
-        "archive",
-        "https://fedoraproject-updates-archive.fedoraproject.org/fedora/40/x86_64/",
-    );
+    let resolver = archive_source(&srv, cache.path());
     resolver.locate(&fedora_id()).await.unwrap();
     let dir = cache.path().join("metadata-v1/by-digest");
     for e in std::fs::read_dir(&dir).unwrap() {
