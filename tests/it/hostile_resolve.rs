@@ -403,6 +403,24 @@ fn json_of(out: &std::process::Output) -> serde_json::Value {
     })
 }
 
+/// Asserts `out` is the unpack destination's refusal (exit 2, the contract's message);
+/// returns the JSON document and its message.
+fn destination_refusal(out: &std::process::Output) -> (serde_json::Value, String) {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = json_of(out);
+    let msg = v["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        msg.contains(kheaders::unpack::DESTINATION_CONTRACT),
+        "{msg}"
+    );
+    (v, msg)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unpack_destination_is_checked_before_anything_is_downloaded() {
     let store = tempfile::tempdir().unwrap();
@@ -428,18 +446,7 @@ async fn unpack_destination_is_checked_before_anything_is_downloaded() {
             &dir.path().join("cache"),
             &["--unpack".as_ref(), dest.as_os_str()],
         );
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v = json_of(&out);
-        let msg = v["error"]["message"].as_str().unwrap();
-        assert!(
-            msg.contains(kheaders::unpack::DESTINATION_CONTRACT),
-            "{msg}"
-        );
+        let (_, msg) = destination_refusal(&out);
         assert!(msg.contains(what), "{msg}");
     }
     assert_eq!(
@@ -479,18 +486,7 @@ async fn destination_filled_while_downloading_is_refused_with_the_same_message()
     .await
     .unwrap();
     filler.await.unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = json_of(&out);
-    let msg = v["error"]["message"].as_str().unwrap();
-    assert!(
-        msg.contains(kheaders::unpack::DESTINATION_CONTRACT),
-        "{msg}"
-    );
+    let (v, _) = destination_refusal(&out);
     // What was resolved stays in the document.
     assert_eq!(v["packages"][0]["name"], "kernel-devel", "{v}");
     assert!(v["attempts"][0]["outcome"] == "found", "{v}");
