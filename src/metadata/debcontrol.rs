@@ -18,22 +18,21 @@ const MAX_CONTROL_TAR: u64 = 4 * 1024 * 1024;
 
 /// Extracts `./control` text from `.deb` bytes.
 pub fn control_from_deb(deb: &[u8]) -> Result<String, String> {
-    let mut ar = ar::Archive::new(deb);
-    while let Some(entry) = ar.next_entry() {
-        let mut entry = entry.map_err(|e| format!("not an ar archive (.deb): {e}"))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).to_string();
-        let name = name.trim_end_matches('/');
+    let not_deb = |e: super::ar::ArError| format!("not a .deb: {e}");
+    let mut ar = super::ar::ArReader::new(deb).map_err(not_deb)?;
+    while let Some(member) = ar.next_member().map_err(not_deb)? {
+        let name = member.name.as_str();
         if !name.starts_with("control.tar") {
             continue;
         }
-        if entry.header().size() > MAX_CONTROL_TAR {
+        if member.size > MAX_CONTROL_TAR {
             return Err(format!(
                 "{name} is {} bytes: not a package control member",
-                entry.header().size()
+                member.size
             ));
         }
         let mut raw = Vec::new();
-        entry
+        ar.data()
             .read_to_end(&mut raw)
             .map_err(|e| format!("reading {name}: {e}"))?;
         let tar_bytes: Box<dyn Read> = match name {

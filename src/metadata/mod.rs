@@ -1,5 +1,6 @@
 //! Pure parsers of remote metadata formats: bytes in, types out, no I/O.
 
+pub mod ar;
 pub mod deb822;
 pub mod deb_closure;
 pub mod debcontrol;

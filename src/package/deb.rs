@@ -18,6 +18,7 @@ use std::path::Path;
 
 use super::{integrity, io_err, malformed, PackageError};
 use crate::compression::Compression;
+use crate::metadata::ar::{ArError, ArReader};
 use crate::vocab::PackageRef;
 
 /// Largest `control` file read (real ones are a few KB).
@@ -42,24 +43,26 @@ pub fn with_member<T, E: From<PackageError>>(
     f: impl FnOnce(&mut dyn Read) -> Result<T, E>,
 ) -> Result<T, E> {
     let file = File::open(path).map_err(io_err(path))?;
-    let mut ar = ar::Archive::new(BufReader::new(file));
+    let bad = |e: ArError| match e {
+        ArError::Io(source) => E::from(PackageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+        e => E::from(malformed(path, format!("ar archive: {e}"))),
+    };
+    let mut ar = ArReader::new(BufReader::new(file)).map_err(bad)?;
     let mut seen = Vec::new();
-    let mut first = true;
-    while let Some(entry) = ar.next_entry() {
-        let entry = entry.map_err(|e| E::from(malformed(path, format!("ar archive: {e}"))))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        if first {
-            first = false;
-            if name != "debian-binary" {
-                return Err(E::from(malformed(
-                    path,
-                    format!("first member is `{name}`, expected `debian-binary`"),
-                )));
-            }
+    while let Some(member) = ar.next_member().map_err(bad)? {
+        let name = member.name;
+        if seen.is_empty() && name != "debian-binary" {
+            return Err(E::from(malformed(
+                path,
+                format!("first member is `{name}`, expected `debian-binary`"),
+            )));
         }
         if let Some(c) = member_compression(&name, stem) {
             let mut dec = c
-                .decoder(entry)
+                .decoder(ar.data())
                 .map_err(|e| E::from(malformed(path, format!("{name}: {e}"))))?;
             return f(&mut dec);
         }

@@ -331,3 +331,31 @@ fn symlink_loop_is_refused() {
         "more than 40 symlinks",
     );
 }
+
+/// Found by the `unpack_deb` fuzz target: an `ar` member named `/8000000000` (a GNU
+/// long-name reference) with no name table made the `ar` crate index past an empty table and
+/// panic, and a `//` table header makes it allocate whatever size it claims. `.deb`s never
+/// use long names; the archive is malformed, and nothing is left behind.
+#[test]
+fn ar_long_name_references_are_malformed_not_followed() {
+    let bytes = std::fs::read(fixture("unpack/hostile/ar-gnu-name-into-no-table.deb")).unwrap();
+    let c = case(&bytes);
+    let e = unpack_deb(&c, UnpackLimits::default()).unwrap_err();
+    assert!(matches!(e, UnpackError::Malformed { .. }), "{e}");
+    assert_eq!(e.kind(), ErrorKind::Integrity);
+    assert!(e.to_string().contains("ar archive: member header"), "{e}");
+    assert_nothing_left(&c);
+    // The reference with a well-formed header, and a name table claiming 10 GB is refused from its header, before any allocation.
+    for member in [
+        "/8000000000     1700000000  0     0     100644  4         `\nabcd",
+        "//                                              9999999999`\n",
+    ] {
+        let mut deb =
+            b"!<arch>\ndebian-binary   1700000000  0     0     100644  4         `\n2.0\n".to_vec();
+        deb.extend(member.as_bytes());
+        let c = case(&deb);
+        let e = unpack_deb(&c, UnpackLimits::default()).unwrap_err();
+        assert!(e.to_string().contains("long-name table"), "{e}");
+        assert_nothing_left(&c);
+    }
+}
