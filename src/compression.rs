@@ -275,15 +275,7 @@ impl DecodePipe {
         cancel: Cancel,
     ) -> io::Result<(DecodePipe, Compression)> {
         let mut head = [0u8; MAGIC_LEN];
-        let mut got = 0;
-        while got < head.len() {
-            match src.read(&mut head[got..]) {
-                Ok(0) => break,
-                Ok(n) => got += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let got = read_full(&mut src, &mut head)?;
         let c = Compression::detect(&head[..got]);
         let src = io::Cursor::new(head[..got].to_vec()).chain(src);
         Ok((DecodePipe::spawn(c, src, limit, cancel)?, c))
@@ -293,6 +285,21 @@ impl DecodePipe {
     pub fn produced(&self) -> u64 {
         self.produced
     }
+}
+
+/// Reads until `buf` is full or `src` ends (retrying interrupted reads); returns the bytes
+/// read.
+pub fn read_full(src: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match src.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }
 
 fn decode_loop<R: Read + Send>(
@@ -322,18 +329,13 @@ fn decode_loop<R: Read + Send>(
         }
         let mut buf = back.try_recv().unwrap_or_default();
         buf.resize(PIPE_CHUNK, 0);
-        let mut n = 0;
-        while n < buf.len() {
-            match dec.read(&mut buf[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
+        let n = match read_full(&mut dec, &mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
             }
-        }
+        };
         total += n as u64;
         if total > limit.max_output {
             let _ = tx.send(Err(io::Error::new(

@@ -22,6 +22,8 @@
 
 use std::io::{self, Read};
 
+use crate::compression::read_full;
+
 /// `!<arch>\n`.
 pub const MAGIC: &[u8; 8] = b"!<arch>\n";
 /// Bytes of a member header.
@@ -149,20 +151,6 @@ impl<R: Read> Read for Member<'_, R> {
         self.ar.offset += n as u64;
         Ok(n)
     }
-}
-
-/// Reads until `buf` is full or the source ends; returns the bytes read.
-fn read_full(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < buf.len() {
-        match src.read(&mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
 }
 
 /// The name and size of a 60-byte header.
