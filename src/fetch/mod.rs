@@ -64,6 +64,7 @@ pub use hash::Hashers;
 pub use lock::EntryGuard;
 pub use meta::BY_DIGEST;
 pub use progress::{Progress, ProgressHook, TransferProgress};
+pub use request::Probe;
 pub use retry::RetryPolicy;
 pub use url::{resolve_reference, LocalRoots};
 

@@ -109,21 +109,23 @@ impl Fetcher {
         Ok(Bytes::from(data))
     }
 
-    /// Asks whether `url` exists without downloading it: `Ok(Some(len))` when it does (with
-    /// the length when the server tells), `Ok(None)` on 404/410. Servers that refuse `HEAD`
-    /// are asked with a one-byte ranged `GET`. A `404` is remembered (negative cache).
-    pub async fn probe(&self, url: &str) -> Result<Option<Option<u64>>, FetchError> {
+    /// Asks whether `url` exists without downloading it. Servers that refuse `HEAD` are
+    /// asked with a one-byte ranged `GET`. A 404/410 is remembered (negative cache), with its
+    /// status, so a later probe still tells "gone" from "not there".
+    pub async fn probe(&self, url: &str) -> Result<Probe, FetchError> {
         let url = self.rewrite(url);
         if let Some(path) = self.admit(&url)? {
             return match tokio::fs::metadata(&path).await {
-                Ok(m) if m.is_file() => Ok(Some(Some(m.len()))),
-                Ok(_) => Ok(None),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Ok(m) if m.is_file() => Ok(Probe::Exists(Some(m.len()))),
+                Ok(_) => Ok(Probe::Missing { gone: false }),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(Probe::Missing { gone: false })
+                }
                 Err(e) => Err(FetchError::Io { path, source: e }),
             };
         }
-        if self.negative_hit(&url).is_some() {
-            return Ok(None);
+        if let Some(e) = self.negative_hit(&url) {
+            return Ok(Probe::missing(&e));
         }
         let not_allowed = |s: reqwest::StatusCode| {
             s == reqwest::StatusCode::METHOD_NOT_ALLOWED
@@ -171,11 +173,11 @@ impl Fetcher {
                 } else {
                     None
                 };
-                Ok(Some(len))
+                Ok(Probe::Exists(len))
             }
             Err(e @ FetchError::NotFound { .. }) => {
                 self.remember_missing(&e);
-                Ok(None)
+                Ok(Probe::missing(&e))
             }
             Err(e) => Err(e),
         }
@@ -252,6 +254,24 @@ impl Fetcher {
                 });
             }
             body.extend_from_slice(&chunk);
+        }
+    }
+}
+
+/// What [`Fetcher::probe`] learned about a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// It exists; its length when the server said (`Content-Length` of the `HEAD`, or the
+    /// total of a ranged `GET`'s `Content-Range: bytes 0-0/48213`).
+    Exists(Option<u64>),
+    /// The server answered 404, or 410 (`gone`: removed for good).
+    Missing { gone: bool },
+}
+
+impl Probe {
+    fn missing(e: &FetchError) -> Probe {
+        Probe::Missing {
+            gone: matches!(e, FetchError::NotFound { status: 410, .. }),
         }
     }
 }

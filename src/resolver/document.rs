@@ -88,14 +88,26 @@ pub fn success(
 /// tried: every attempt, the packages located (with their local paths when they were
 /// downloaded, as when the failure came after them: unpack, tree check) and the winning
 /// source if there was one.
+///
+/// A `not_found` error also says whether it is final: `"gone": true` when a source answered
+/// `410 Gone` (the files were removed for good, [`crate::resolver::Error::is_gone`]), `false`
+/// when the kernel is not there (yet), which is worth asking again later:
+///
+/// ```json
+/// {"error": {"kind": "not_found", "gone": true, "message": "no source carries headers for …"}, …}
+/// ```
 pub fn failure(
     kind: ErrorKind,
     message: &str,
+    gone: bool,
     resolution: Option<&Resolution>,
     local: &[LocalPackage],
     rewrite: &dyn Fn(&str) -> String,
 ) -> Value {
     let mut doc = json!({ "error": { "kind": kind.as_str(), "message": message } });
+    if kind == ErrorKind::NotFound {
+        doc["error"]["gone"] = json!(gone);
+    }
     if let Some(r) = resolution {
         doc["identity"] = identity_json(&r.identity);
         doc["source"] = json!(r.source);

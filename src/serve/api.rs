@@ -51,6 +51,8 @@ pub struct Failure {
     pub status: StatusCode,
     pub kind: ErrorKind,
     pub message: String,
+    /// A `not_found` that is final: a source answered `410 Gone` ([`Error::is_gone`]).
+    pub gone: bool,
     /// The field at fault, for invalid input.
     pub field: Option<&'static str>,
     pub resolution: Option<Box<Resolution>>,
@@ -62,6 +64,7 @@ impl Failure {
             status: StatusCode::BAD_REQUEST,
             kind: ErrorKind::InvalidInput,
             message,
+            gone: false,
             field,
             resolution: None,
         }
@@ -84,6 +87,7 @@ impl Failure {
             status,
             kind,
             message: error_chain(e),
+            gone: e.is_gone(),
             field,
             resolution: e.resolution().cloned().map(Box::new),
         }
@@ -95,6 +99,7 @@ impl IntoResponse for Failure {
         let mut doc = crate::resolver::document::failure(
             self.kind,
             &self.message,
+            self.gone,
             self.resolution.as_deref(),
             &[],
             &|u| u.to_string(),

@@ -119,6 +119,7 @@ fn internal(message: String) -> Failure {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         kind: crate::vocab::ErrorKind::Other,
         message,
+        gone: false,
         field: None,
         resolution: None,
     }

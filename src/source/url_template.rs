@@ -15,6 +15,7 @@ use super::{Context, HeaderSource, SourceError};
 
 use crate::catalog::{point_release, SourceSpec};
 use crate::config::ConfigError;
+use crate::fetch::{FetchError, Probe};
 use crate::identity::{Family, KernelIdentity};
 use crate::template::{self, expand};
 use crate::vocab::{Expected, PackageFormat, PackageRef, PackageSet, SourceId, SourceKind};
@@ -103,18 +104,23 @@ impl HeaderSource for UrlTemplateSource {
             let mut found = None;
             // A template whose host fails is recorded; the next template may still answer.
             let mut first_error = None;
+            // A template whose server said `410 Gone` (removed for good, not "not yet").
+            let mut gone = None;
             for t in &self.templates {
                 let Some(url) = expand(t, &vars) else {
                     continue;
                 };
                 match cx.fetcher.probe(&url).await {
-                    Ok(Some(size)) => {
+                    Ok(Probe::Exists(size)) => {
                         // No package is empty: a zero length is a HEAD answer without a
                         // usable Content-Length, not a size to hold the download to.
                         found = Some((url, size.filter(|&n| n > 0)));
                         break;
                     }
-                    Ok(None) => continue,
+                    Ok(Probe::Missing { gone: true }) => {
+                        gone.get_or_insert(cx.fetcher.rewrite(&url));
+                    }
+                    Ok(Probe::Missing { gone: false }) => {}
                     Err(e) => {
                         tracing::debug!(url = %cx.fetcher.rewrite(&url), error = %e, "template probe failed");
                         first_error.get_or_insert(e);
@@ -122,9 +128,11 @@ impl HeaderSource for UrlTemplateSource {
                 }
             }
             let Some((url, size)) = found else {
-                return match first_error {
-                    Some(e) => Err(e.into()),
-                    None => Ok(None),
+                return match (first_error, gone) {
+                    (Some(e), _) => Err(e.into()),
+                    // Kept as the server's answer, so the resolution says "gone".
+                    (None, Some(url)) => Err(FetchError::NotFound { url, status: 410 }.into()),
+                    (None, None) => Ok(None),
                 };
             };
             let version = match id.rpm() {

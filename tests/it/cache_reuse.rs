@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use kheaders::fetch::Fetcher;
+use kheaders::fetch::{Fetcher, Probe};
 use kheaders::ErrorKind;
 
 use crate::fetch_common::*;
@@ -153,7 +153,7 @@ async fn not_found_is_remembered_until_it_expires() {
         let e = f.get_bytes(&url).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
     }
-    assert_eq!(f.probe(&url).await.unwrap(), None);
+    assert_eq!(f.probe(&url).await.unwrap(), Probe::Missing { gone: false });
     assert_eq!(
         srv.hits("/dists/forky/InRelease"),
         1,
@@ -185,6 +185,10 @@ async fn not_found_is_remembered_until_it_expires() {
     assert!(ttls[0].1 <= kheaders::fetch::NOT_FOUND_TTL.as_secs());
     assert_eq!(ttls[1].0, 410);
     assert!(ttls[1].1 > kheaders::fetch::NOT_FOUND_TTL.as_secs());
+    // A probe answered from the negative cache still tells "gone" from "not there".
+    let old = srv.url("/old/InRelease");
+    assert_eq!(f.probe(&old).await.unwrap(), Probe::Missing { gone: true });
+    assert_eq!(srv.hits("/old/InRelease"), 1);
 
     // With the negative cache off, every miss asks again.
     let mut opts = fast_opts(cache.path());

@@ -290,9 +290,25 @@ async fn not_found_by_any_source_exits_3_with_every_attempt() {
     assert_exit(&out, 3);
     let v = json_of(&out);
     assert_eq!(v["error"]["kind"], "not_found");
+    assert_eq!(v["error"]["gone"], false, "a 404 is not final: {v}");
     assert_eq!(v["attempts"][0]["source"], "url-template:store");
     assert_eq!(v["attempts"][0]["outcome"], "not_found");
     assert!(srv.hits("/pkgs/kernel-devel/6.8.9/kernel-devel-6.8.9-300.fc40.x86_64.rpm") >= 1);
+}
+
+/// A mirror answering `410 Gone` for the package: still exit 3, and the document says it is
+/// final, so a caller stops asking.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn not_found_because_removed_for_good_says_gone() {
+    let srv = TestServer::empty().await;
+    srv.on("/pkgs/", |_, _| Some(Reply::status(410)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = template_config(dir.path(), &srv);
+    let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
+    assert_exit(&out, 3);
+    let v = json_of(&out);
+    assert_eq!(v["error"]["kind"], "not_found", "{v}");
+    assert_eq!(v["error"]["gone"], true, "{v}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

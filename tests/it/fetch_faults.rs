@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kheaders::fetch::{Fetcher, Progress, ProgressHook, TransferProgress};
+use kheaders::fetch::{Fetcher, Probe, Progress, ProgressHook, TransferProgress};
 use kheaders::ErrorKind;
 
 use crate::fetch_common::*;
@@ -485,14 +485,17 @@ async fn probe_falls_back_to_a_ranged_get_when_head_is_refused() {
     let f = Fetcher::new(opts).unwrap();
     assert_eq!(
         f.probe(&srv.url("/k/pkg.rpm")).await.unwrap(),
-        Some(Some(5000))
+        Probe::Exists(Some(5000))
     );
-    assert_eq!(f.probe(&srv.url("/k/none.rpm")).await.unwrap(), None);
+    assert_eq!(
+        f.probe(&srv.url("/k/none.rpm")).await.unwrap(),
+        Probe::Missing { gone: false }
+    );
     let dir2 = tree(&[("/k/other.rpm", &payload(7000, 9))]);
     let plain = TestServer::serve_dir(dir2.path()).await;
     assert_eq!(
         f.probe(&plain.url("/k/other.rpm")).await.unwrap(),
-        Some(Some(7000))
+        Probe::Exists(Some(7000))
     );
     assert_eq!(plain.log()[0].method, "HEAD");
     let log = srv.log();
@@ -526,8 +529,11 @@ async fn file_urls_serve_air_gapped_stores_with_the_same_checks() {
         .to_string();
     o.local_roots = kheaders::fetch::LocalRoots::from_urls([root.as_str()]);
     let f = Fetcher::new(o).unwrap();
-    assert_eq!(f.probe(&url).await.unwrap(), Some(Some(10_000)));
-    assert_eq!(f.probe(&format!("{url}.missing")).await.unwrap(), None);
+    assert_eq!(f.probe(&url).await.unwrap(), Probe::Exists(Some(10_000)));
+    assert_eq!(
+        f.probe(&format!("{url}.missing")).await.unwrap(),
+        Probe::Missing { gone: false }
+    );
     let got = f
         .download(&deb("linux-headers-test", vec![url.clone()], &data))
         .await

@@ -234,6 +234,10 @@ async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
     assert_eq!(r.status(), 404);
     let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(e["error"]["kind"], "not_found");
+    assert_eq!(
+        e["error"]["gone"], false,
+        "not in the index is not final: {e}"
+    );
     assert!(!e["attempts"].as_array().unwrap().is_empty(), "{e}");
 
     // Bounded query strings.
@@ -260,6 +264,19 @@ async fn resolve_route_answers_the_cli_document_and_maps_errors_to_statuses() {
     for line in m.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         assert!(line.starts_with("kheaders_"), "{line}");
     }
+}
+
+/// A kernel whose files the mirror answers `410 Gone` for: `404`, with `error.gone` so the
+/// build service knows not to ask again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kernel_removed_for_good_is_404_marked_gone() {
+    let srv = server_with(|srv| srv.on("/snapshot/file/", |_, _| Some(Reply::status(410)))).await;
+    let svc = start(&srv, &[]);
+    let r = post_resolve(&client(), &svc, RELEASE).await;
+    assert_eq!(r.status(), 404);
+    let e: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+    assert_eq!(e["error"]["kind"], "not_found", "{e}");
+    assert_eq!(e["error"]["gone"], true, "{e}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,17 +52,24 @@ pub struct Failure {
     pub message: String,
     pub resolution: Option<Box<Resolution>>,
     /// The `--json` failure document when the command built one (with the packages located
-    /// and the URLs rewritten); otherwise one is made from `kind`, `message`, `resolution`.
+    /// and the URLs rewritten, or from a library error); otherwise one is made from `kind`,
+    /// `message`, `resolution`.
     pub document: Option<serde_json::Value>,
 }
 
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
+        let kind = e.kind();
+        let message = error_chain(&e);
+        // Only the error knows whether a "not found" is final (`gone`).
+        let document = document::failure(kind, &message, e.is_gone(), e.resolution(), &[], &|u| {
+            u.to_string()
+        });
         Failure {
-            kind: e.kind(),
-            message: error_chain(&e),
+            kind,
+            message,
             resolution: e.resolution().cloned().map(Box::new),
-            document: None,
+            document: Some(document),
         }
     }
 }
@@ -123,9 +130,14 @@ fn main() -> ExitCode {
             }
             if json {
                 print_json(&f.document.unwrap_or_else(|| {
-                    document::failure(f.kind, &f.message, f.resolution.as_deref(), &[], &|u| {
-                        u.to_string()
-                    })
+                    document::failure(
+                        f.kind,
+                        &f.message,
+                        false,
+                        f.resolution.as_deref(),
+                        &[],
+                        &|u| u.to_string(),
+                    )
                 }));
             }
             ExitCode::from(f.kind.exit_code() as u8)

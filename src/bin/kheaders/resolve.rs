@@ -133,7 +133,14 @@ pub async fn run(a: ResolveArgs) -> Result<(), Failure> {
         let r = r.or(e.resolution());
         Failure {
             kind,
-            document: Some(document::failure(kind, &message, r, local, &rewrite)),
+            document: Some(document::failure(
+                kind,
+                &message,
+                e.is_gone(),
+                r,
+                local,
+                &rewrite,
+            )),
             resolution: r.cloned().map(Box::new),
             message,
         }
