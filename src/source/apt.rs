@@ -30,7 +30,7 @@ use async_trait::async_trait;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use super::{warm_index, Context, HeaderSource, SourceError};
+use super::{absent, warm_index, Context, HeaderSource, SourceError};
 
 use crate::catalog::SourceSpec;
 use crate::compression::Cancel;
@@ -296,8 +296,7 @@ impl AptSource {
                 let release_url = format!("{dists}/Release");
                 let body = match cx.fetcher.get_bytes(&release_url).await {
                     Ok(b) => b,
-                    Err(FetchError::NotFound { .. }) => return Ok(None),
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return absent(e),
                 };
                 let v = if cx.verify_signatures {
                     let sig_url = format!("{dists}/Release.gpg");

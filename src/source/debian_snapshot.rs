@@ -25,10 +25,9 @@ use async_trait::async_trait;
 use std::sync::Arc;
 
 use super::deb_common::{chose_highest_note, polite_get, read_root_closure, resolve_kernel_groups};
-use super::{Context, HeaderSource, SourceError};
+use super::{absent, Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
-use crate::fetch::FetchError;
 use crate::identity::KernelIdentity;
 use crate::metadata::deb_closure::cmp_versions;
 use crate::metadata::snapshot::{parse_binary_versions, parse_binfiles, BinaryVersion};
@@ -85,8 +84,7 @@ impl DebianSnapshot {
             Ok(body) => parse_binary_versions(&body)
                 .map(Some)
                 .map_err(|d| self.malformed(cx, &url, d)),
-            Err(FetchError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => absent(e),
         }
     }
 
@@ -106,8 +104,7 @@ impl DebianSnapshot {
         );
         let body = match polite_get(cx, &self.lock, &url).await {
             Ok(b) => b,
-            Err(FetchError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e.into()),
+            Err(e) => return absent(e),
         };
         let files = parse_binfiles(&body).map_err(|d| self.malformed(cx, &url, d))?;
         let Some(f) = files

@@ -24,10 +24,9 @@ use async_trait::async_trait;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use super::{Context, HeaderSource, SourceError};
+use super::{absent, Context, HeaderSource, SourceError};
 use crate::catalog::SourceSpec;
 use crate::config::ConfigError;
-use crate::fetch::FetchError;
 use crate::identity::{KernelIdentity, DEVELOPER_CONTAINER};
 use crate::metadata::flatcar_digests::{parse_digests, Digests};
 use crate::metadata::openpgp::{self, Keyring, VerifyError};
@@ -119,12 +118,11 @@ impl FlatcarSource {
         Ok(kr)
     }
 
-    /// `Ok(None)` on 404/410.
+    /// `Ok(None)` on 404 ([`absent`]).
     async fn get(cx: &Context, url: &str) -> Result<Option<bytes::Bytes>, SourceError> {
         match cx.fetcher.get_bytes(url).await {
             Ok(b) => Ok(Some(b)),
-            Err(FetchError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => absent(e),
         }
     }
 

@@ -150,6 +150,17 @@ pub trait HeaderSource: Send + Sync + fmt::Debug {
     ) -> Result<Option<PackageSet>, SourceError>;
 }
 
+/// A fetch of a source's own metadata that failed: a 404 means this source does not carry
+/// what was asked (`Ok(None)`); a `410 Gone` stays the error, so the resolution records that
+/// the files were removed for good (`resolver::Error::is_gone`) rather than "not there (yet)".
+pub(crate) fn absent<T>(e: FetchError) -> Result<Option<T>, SourceError> {
+    match e {
+        FetchError::NotFound { status: 410, .. } => Err(e.into()),
+        FetchError::NotFound { .. } => Ok(None),
+        e => Err(e.into()),
+    }
+}
+
 /// Builds one source from its spec.
 pub fn build(spec: &SourceSpec) -> Result<Arc<dyn HeaderSource>, ConfigError> {
     match spec.kind() {

@@ -196,6 +196,26 @@ async fn aged_out_debian_kernel_resolves_through_snapshot() {
     assert!(local.path.exists());
 }
 
+/// snapshot.debian.org answering `410 Gone` for a version's file list: not found, and gone
+/// (removed for good), where a 404 there is only "not found".
+#[tokio::test]
+async fn snapshot_metadata_answering_410_is_not_found_and_gone() {
+    let srv = server_with(|srv| {
+        srv.on("/snapshot/mr/binary/", |req, _| {
+            req.path.ends_with("/binfiles").then(|| Reply::status(410))
+        })
+    })
+    .await;
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(&srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    let e = r.locate(&id).await.unwrap_err();
+    assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
+    assert!(e.is_gone(), "{e}");
+    let snap = e.resolution().unwrap().attempts.last().unwrap();
+    assert!(snap.detail.contains("410"), "{}", snap.detail);
+}
+
 #[tokio::test]
 async fn snapshot_honours_uname_v_and_backs_off_when_busy() {
     let srv = server_with(|srv| {
