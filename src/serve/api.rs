@@ -3,6 +3,7 @@
 //! Statuses follow the CLI's exit codes: 400 invalid input (2), 404 not found (3), 502
 //! integrity (4), 503 + `Retry-After` transient, 500 anything else (1).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -147,21 +148,9 @@ impl Service {
         let (out, joined) = self
             .resolutions
             .run(&key, || async {
-                self.metrics.in_flight.inc();
-                let started = Instant::now();
-                let r = self.resolver.resolve_headers(id).await;
-                self.metrics
-                    .resolution_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                self.metrics.in_flight.dec();
-                match &r {
-                    Ok(h) => self.metrics.record_attempts(&h.resolution),
-                    Err(e) => {
-                        if let Some(res) = e.resolution() {
-                            self.metrics.record_attempts(res);
-                        }
-                    }
-                }
+                let r = self
+                    .observed(self.resolver.resolve_headers(id), |h| &h.resolution)
+                    .await;
                 Arc::new(r.map_err(|e| Failure::from_error(&e)))
             })
             .await;
@@ -169,6 +158,29 @@ impl Service {
             self.metrics.coalesced.inc();
         }
         out
+    }
+
+    /// Runs one resolution (`work`) under the resolution metrics: in flight while it runs,
+    /// its duration, and every attempt it made, whether it succeeded or not.
+    pub(super) async fn observed<T>(
+        &self,
+        work: impl Future<Output = Result<T, Error>>,
+        resolution_of: impl Fn(&T) -> &Resolution,
+    ) -> Result<T, Error> {
+        self.metrics.in_flight.inc();
+        let started = Instant::now();
+        let r = work.await;
+        self.metrics
+            .resolution_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.in_flight.dec();
+        if let Some(res) = match &r {
+            Ok(v) => Some(resolution_of(v)),
+            Err(e) => e.resolution(),
+        } {
+            self.metrics.record_attempts(res);
+        }
+        r
     }
 
     /// The `resolve --json` document of a resolution.

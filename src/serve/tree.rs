@@ -1,7 +1,8 @@
 //! `GET /v1/tree?…`: the relocatable unpacked tree as a tar stream.
 //!
 //! Each identity is unpacked once, into `<cache>/trees-v1/<cache key>/` (unpacked beside it
-//! under a temporary name, then renamed, so a half-unpacked tree is never served), and
+//! under a temporary name, each package as soon as it is verified while the others still
+//! download, then renamed, so a half-unpacked tree is never served), and
 //! streamed from there: directories, regular files and symlinks only, with paths relative to
 //! the root. A symlink whose target would leave the root is not streamed (the unpacker never
 //! makes one; this holds even if the directory was tampered with). The response carries
@@ -96,11 +97,7 @@ impl Service {
                 if let Some(info) = read_record(&dest) {
                     return Arc::new(Ok(info));
                 }
-                let headers = match &*self.resolve(id).await {
-                    Ok(h) => h.clone(),
-                    Err(f) => return Arc::new(Err(f.clone())),
-                };
-                Arc::new(unpack_into(&headers, &dest).await)
+                Arc::new(self.unpack_into(id, &dest).await)
             })
             .await;
         out
@@ -125,52 +122,60 @@ fn internal(message: String) -> Failure {
     }
 }
 
-async fn unpack_into(
-    h: &crate::resolver::ResolvedHeaders,
-    dest: &Path,
-) -> Result<TreeInfo, Failure> {
-    let parent = dest.parent().expect("tree dir has a parent");
-    std::fs::create_dir_all(parent)
-        .map_err(|e| internal(format!("cannot create {}: {e}", parent.display())))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".unpacking-")
-        .tempdir_in(parent)
-        .map_err(|e| {
-            internal(format!(
-                "cannot create a directory in {}: {e}",
-                parent.display()
-            ))
+impl Service {
+    /// Resolves `id` and unpacks its tree into `dest`, each package as soon as it is
+    /// verified ([`crate::resolver::Resolver::resolve_and_unpack`]), then writes the tree
+    /// record and renames the tree into place.
+    async fn unpack_into(&self, id: &KernelIdentity, dest: &Path) -> Result<TreeInfo, Failure> {
+        let parent = dest.parent().expect("tree dir has a parent");
+        std::fs::create_dir_all(parent)
+            .map_err(|e| internal(format!("cannot create {}: {e}", parent.display())))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".unpacking-")
+            .tempdir_in(parent)
+            .map_err(|e| {
+                internal(format!(
+                    "cannot create a directory in {}: {e}",
+                    parent.display()
+                ))
+            })?;
+        let root = tmp.path().join("root");
+        let staged = self
+            .observed(self.resolver.resolve_and_unpack(id, &root), |u| {
+                &u.headers().resolution
+            })
+            .await
+            .map_err(|e| Failure::from_error(&e))?;
+        let tree = staged.finish().await.map_err(|e| {
+            let mut f = Failure::from_error(&e);
+            f.message = format!("unpacking failed: {}", error_chain(&e));
+            f
         })?;
-    let root = tmp.path().join("root");
-    let tree = h.unpack(&root).await.map_err(|e| {
-        let mut f = Failure::from_error(&e);
-        f.message = format!("unpacking failed: {}", error_chain(&e));
-        f
-    })?;
-    let info = TreeInfo {
-        root: dest.to_path_buf(),
-        build_dir: tree
-            .build_dir
-            .strip_prefix(&tree.root)
-            .unwrap_or(Path::new(""))
-            .to_path_buf(),
-        release: tree.release.clone(),
-    };
-    let record = serde_json::to_vec_pretty(&info).expect("tree record serializes");
-    std::fs::write(root.join(TREE_RECORD), record)
-        .map_err(|e| internal(format!("cannot write the tree record: {e}")))?;
-    match std::fs::rename(&root, dest) {
-        Ok(()) => {}
-        // Another process unpacked it first: serve theirs.
-        Err(_) if read_record(dest).is_some() => {}
-        Err(e) => {
-            return Err(internal(format!(
-                "cannot move the tree to {}: {e}",
-                dest.display()
-            )))
+        let info = TreeInfo {
+            root: dest.to_path_buf(),
+            build_dir: tree
+                .build_dir
+                .strip_prefix(&tree.root)
+                .unwrap_or(Path::new(""))
+                .to_path_buf(),
+            release: tree.release.clone(),
+        };
+        let record = serde_json::to_vec_pretty(&info).expect("tree record serializes");
+        std::fs::write(root.join(TREE_RECORD), record)
+            .map_err(|e| internal(format!("cannot write the tree record: {e}")))?;
+        match std::fs::rename(&root, dest) {
+            Ok(()) => {}
+            // Another process unpacked it first: serve theirs.
+            Err(_) if read_record(dest).is_some() => {}
+            Err(e) => {
+                return Err(internal(format!(
+                    "cannot move the tree to {}: {e}",
+                    dest.display()
+                )))
+            }
         }
+        Ok(info)
     }
-    Ok(info)
 }
 
 /// `GET /v1/tree`.

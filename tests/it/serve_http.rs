@@ -350,6 +350,15 @@ async fn tree_route_streams_the_unpacked_tree_as_tar() {
         1,
         "one download"
     );
+    // The tree's resolution is measured like a `POST /v1/resolve` one.
+    let m = metrics_of(&client(), &svc).await;
+    for needle in [
+        "kheaders_resolution_duration_seconds_count 1",
+        "kheaders_attempts_total{source=\"url-template:store\",outcome=\"found\"} 1",
+        "kheaders_in_flight_resolutions 0",
+    ] {
+        assert!(m.contains(needle), "missing {needle} in\n{m}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
