@@ -296,17 +296,23 @@ async fn not_found_by_any_source_exits_3_with_every_attempt() {
     assert!(srv.hits("/pkgs/kernel-devel/6.8.9/kernel-devel-6.8.9-300.fc40.x86_64.rpm") >= 1);
 }
 
+/// `resolve --dry-run --json` of the Fedora kernel against a store answering `status` for
+/// every package; checks the exit code and returns the document.
+async fn dry_run_answered(status: u16, exit: i32) -> Value {
+    let srv = TestServer::empty().await;
+    srv.on("/pkgs/", move |_, _| Some(Reply::status(status)));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = template_config(dir.path(), &srv);
+    let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
+    assert_exit(&out, exit);
+    json_of(&out)
+}
+
 /// A mirror answering `410 Gone` for the package: still exit 3, and the document says it is
 /// final, so a caller stops asking.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn not_found_because_removed_for_good_says_gone() {
-    let srv = TestServer::empty().await;
-    srv.on("/pkgs/", |_, _| Some(Reply::status(410)));
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = template_config(dir.path(), &srv);
-    let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
-    assert_exit(&out, 3);
-    let v = json_of(&out);
+    let v = dry_run_answered(410, 3).await;
     assert_eq!(v["error"]["kind"], "not_found", "{v}");
     assert_eq!(v["error"]["gone"], true, "{v}");
 }
@@ -366,13 +372,7 @@ async fn integrity_failure_with_no_other_source_exits_4() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_source_with_no_other_source_exits_1() {
-    let srv = TestServer::empty().await;
-    srv.on("/pkgs/", |_, _| Some(Reply::status(403)));
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = template_config(dir.path(), &srv);
-    let out = resolve_fedora(&cfg, &dir.path().join("cache"), &["--dry-run"]);
-    assert_exit(&out, 1);
-    let v = json_of(&out);
+    let v = dry_run_answered(403, 1).await;
     assert_eq!(v["attempts"][0]["outcome"], "failed");
     assert!(v["attempts"][0]["detail"].as_str().unwrap().contains("403"));
 }

@@ -29,6 +29,14 @@ async fn server() -> TestServer {
     server_with(|_| {}).await
 }
 
+/// Locates Debian 10's `4.19.0-5-amd64` (gone from the mirrors) through the catalog chain.
+async fn locate_debian_10(srv: &TestServer) -> Result<kheaders::Resolution, kheaders::Error> {
+    let cache = tempfile::tempdir().unwrap();
+    let r = catalog_resolver(srv, cache.path());
+    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
+    r.locate(&id).await
+}
+
 /// Like [`server`], with `pre` installing handlers that take precedence (faults).
 pub(crate) async fn server_with(pre: impl FnOnce(&TestServer)) -> TestServer {
     let srv = TestServer::serve_dir(fixture("deb/mirrors")).await;
@@ -206,10 +214,7 @@ async fn snapshot_metadata_answering_410_is_not_found_and_gone() {
         })
     })
     .await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = catalog_resolver(&srv, cache.path());
-    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
-    let e = r.locate(&id).await.unwrap_err();
+    let e = locate_debian_10(&srv).await.unwrap_err();
     assert_eq!(e.kind(), kheaders::ErrorKind::NotFound, "{e}");
     assert!(e.is_gone(), "{e}");
     let snap = e.resolution().unwrap().attempts.last().unwrap();
@@ -340,10 +345,7 @@ async fn snapshot_package_whose_control_disagrees_is_an_integrity_failure() {
         })
     })
     .await;
-    let cache = tempfile::tempdir().unwrap();
-    let r = catalog_resolver(&srv, cache.path());
-    let id = KernelIdentity::new("4.19.0-5-amd64", "x86_64", "debian", "10").unwrap();
-    let e = r.locate(&id).await.unwrap_err();
+    let e = locate_debian_10(&srv).await.unwrap_err();
     assert_eq!(e.kind(), kheaders::ErrorKind::Integrity, "{e}");
 }
 
