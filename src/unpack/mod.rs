@@ -188,10 +188,7 @@ pub fn unpack_checked(
     expected_release: Option<&str>,
 ) -> Result<HeadersTree, UnpackError> {
     if packages.is_empty() {
-        return Err(UnpackError::Destination {
-            path: dest.to_path_buf(),
-            detail: "no packages to unpack".into(),
-        });
+        return Err(staging::no_packages(dest));
     }
     let mut staging = Staging::begin(dest, limits)?;
     for (path, format) in packages {

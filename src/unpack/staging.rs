@@ -356,10 +356,7 @@ impl Worker {
 
     fn commit(&self, cur: Current, files: &[PackageFile]) -> Result<HeadersTree, UnpackError> {
         if files.is_empty() {
-            return Err(UnpackError::Destination {
-                path: self.dest.clone(),
-                detail: "no packages to unpack".into(),
-            });
+            return Err(no_packages(&self.dest));
         }
         let mut cur = cur;
         // What was taken early counts only as the start of this very list; else start over.
@@ -377,5 +374,13 @@ impl Worker {
         staging
             .expect("a non-empty list was written")
             .finish(self.release.as_deref())
+    }
+}
+
+/// The error for an empty package list: there is no tree to make.
+pub(super) fn no_packages(dest: &Path) -> UnpackError {
+    UnpackError::Destination {
+        path: dest.to_path_buf(),
+        detail: "no packages to unpack".into(),
     }
 }
