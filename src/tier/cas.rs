@@ -68,8 +68,9 @@ impl SharedCache {
     }
 
     /// Deletes `path` if its ETag is still `expected`. On a store without conditional
-    /// updates this is exact; on S3 (object_store has no conditional delete) it is a
-    /// compare, then a delete.
+    /// updates this is exact (under the object's lock); on S3 (object_store has no
+    /// conditional delete) it would be a compare, then a delete, so the lease release uses
+    /// [`SharedCache::swap`] there instead.
     pub(crate) async fn delete_if(
         &self,
         path: &Path,

@@ -5,7 +5,7 @@
 //!  PUT lease If-None-Match: *  ────────►  201: this worker won: resolve upstream,
 //!                                          upload blobs, publish the manifest (create-if-absent),
 //!                                          renew the lease (If-Match: <etag>) every ttl/3,
-//!                                          delete it when done
+//!                                          release it when done (below)
 //!                              ◄────────  412: someone holds it: GET it
 //!  lease unexpired → wait: poll the manifest with backoff (100 ms doubling to 2 s) until it
 //!                    appears, the lease disappears or expires, or WAIT_MAX passes
@@ -18,6 +18,13 @@
 //! are compare-and-swaps of the version read ([`super::cas`]): `If-Match` on S3, a locked
 //! compare then rename on a shared filesystem (`file://`), so exactly one taker wins there
 //! too.
+//!
+//! Release, too, must change only this worker's own version. object_store has no
+//! conditional delete, and a delete after a compare could remove a lease another worker
+//! took over in between. So on S3 the owner replaces its version (`If-Match`) with a lease
+//! that ends where it began ([`Lease::released`]): expired, so the next worker takes it over
+//! at once, and reported as free rather than as a takeover. On a shared filesystem the lease
+//! is deleted under the object's lock, which is exact.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -66,8 +73,8 @@ pub enum Waited {
     TimedOut,
 }
 
-/// A held lease. Renewed in the background while alive; [`LeaseGuard::release`] deletes
-/// it. Dropped without release (a crash, a cancelled task), it simply expires.
+/// A held lease. Renewed in the background while alive; [`LeaseGuard::release`] ends it.
+/// Dropped without release (a crash, a cancelled task), it simply expires.
 #[derive(Debug)]
 pub struct LeaseGuard {
     tier: SharedCache,
@@ -87,20 +94,37 @@ impl LeaseGuard {
         &self.owner
     }
 
-    /// Stops renewing and deletes the lease if it is still this worker's.
+    /// Stops renewing and ends the lease if it is still this worker's version (see the
+    /// module doc): replaced by a released one on S3, deleted on a shared filesystem.
     pub async fn release(self) {
         self.renewer.abort();
         let path = self.tier.inner.layout.lease(&self.key);
-        if let Ok(Some((bytes, etag))) = self
+        let Ok(Some((bytes, etag))) = self
             .tier
             .get_small(&path, records::MAX_SMALL_RECORD_BYTES)
             .await
-        {
-            if Lease::parse(&bytes, &self.key).is_ok_and(|l| l.owner == self.owner) {
-                if let Err(e) = self.tier.delete_if(&path, etag).await {
-                    tracing::debug!(error = %e, "could not delete the lease; it will expire");
-                }
+        else {
+            return;
+        };
+        let Ok(mut lease) = Lease::parse(&bytes, &self.key) else {
+            return;
+        };
+        if lease.owner != self.owner {
+            return;
+        }
+        let ended = if self.tier.inner.conditional_update {
+            lease.expires_at_ms = lease.acquired_at_ms;
+            let body = PutPayload::from(records::to_bytes(&lease));
+            self.tier.swap(&path, etag, body).await
+        } else {
+            self.tier.delete_if(&path, etag).await
+        };
+        match ended {
+            Ok(Swap::Done(_)) => {}
+            Ok(Swap::Changed) => {
+                tracing::debug!(key = %self.key, "lease changed hands before release; left alone")
             }
+            Err(e) => tracing::debug!(error = %e, "could not release the lease; it will expire"),
         }
     }
 }
@@ -174,7 +198,11 @@ impl SharedCache {
                 return Ok(Acquire::Held(current));
             }
             match self.take_over(key, &current, etag).await? {
-                Some((lease, etag)) => return Ok(self.won(key, lease, etag, Some(current))),
+                Some((lease, etag)) => {
+                    // A released lease is free, not taken over from anyone.
+                    let took_over = (!current.released()).then_some(current);
+                    return Ok(self.won(key, lease, etag, took_over));
+                }
                 None => match self.read_lease(key).await? {
                     Some((l, _)) if !l.expired(now_ms()) => return Ok(Acquire::Held(l)),
                     _ => continue,
@@ -201,7 +229,9 @@ impl SharedCache {
         let body = PutPayload::from(records::to_bytes(&lease));
         match self.swap(&path, etag, body).await {
             Ok(Swap::Done(etag)) => {
-                tracing::info!(key, previous = %old.owner, "took over an expired lease");
+                if !old.released() {
+                    tracing::info!(key, previous = %old.owner, "took over an expired lease");
+                }
                 Ok(Some((lease, etag)))
             }
             Ok(Swap::Changed) => Ok(None),

@@ -195,6 +195,12 @@ impl Lease {
     pub fn expired(&self, now_ms: u64) -> bool {
         now_ms >= self.expires_at_ms
     }
+
+    /// Whether its owner released it: a released lease ends where it began (a held one
+    /// always ends a whole period after it began).
+    pub fn released(&self) -> bool {
+        self.expires_at_ms <= self.acquired_at_ms
+    }
 }
 
 /// `valid_key` re-exported for records built from caller input.

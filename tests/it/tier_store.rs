@@ -123,6 +123,49 @@ async fn a_live_owner_keeps_its_lease_past_one_period() {
     ));
 }
 
+/// Releasing on S3 replaces the owner's own version (`If-Match`) with a released lease
+/// instead of deleting after a compare, so it can never remove a lease another worker took
+/// over; the next worker then wins at once, and not as a takeover. A lease that changed
+/// hands before the release is left as it is.
+#[tokio::test]
+async fn release_ends_only_the_owners_own_lease() {
+    let Some(s3) = s3::shared() else { return };
+    let url = s3.fresh_url("release");
+    let ttl = Duration::from_secs(30);
+    let t = tier(&s3, &url, ttl);
+    let key = "k-release";
+    let path = t.layout().lease(key);
+    let Acquire::Won { guard, .. } = t.acquire(key).await.unwrap() else {
+        panic!("fresh prefix")
+    };
+    let owner = guard.owner().to_string();
+    guard.release().await;
+    let (l, _) = t
+        .read_lease(key)
+        .await
+        .unwrap()
+        .expect("a released lease stays");
+    assert_eq!(l.owner, owner);
+    assert!(l.released() && l.expired(0), "{l:?}");
+    let Acquire::Won { guard, took_over } = tier(&s3, &url, ttl).acquire(key).await.unwrap() else {
+        panic!("a released lease is free")
+    };
+    assert!(took_over.is_none(), "not a takeover: {took_over:?}");
+
+    // Another worker's lease replaces ours before we release: ours ends, theirs stays.
+    let mut theirs = t.read_lease(key).await.unwrap().unwrap().0;
+    theirs.owner = "other-host:1:0000000000000001".into();
+    let body = serde_json::to_vec(&theirs).unwrap();
+    t.store().put(&path, PutPayload::from(body)).await.unwrap();
+    guard.release().await;
+    let (l, _) = t.read_lease(key).await.unwrap().unwrap();
+    assert_eq!(l.owner, theirs.owner);
+    assert!(
+        !l.released() && !l.expired(kheaders::tier::lease::now_ms()),
+        "{l:?}"
+    );
+}
+
 fn package(bytes: &[u8]) -> (ManifestPackage, String) {
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
     let p = PackageRef {
