@@ -363,4 +363,28 @@ mod tests {
         let e = verify_detached_bytes(&kr, ROCKY_REPOMD, b"not a signature").unwrap_err();
         assert!(matches!(e, VerifyError::Malformed(_)), "{e}");
     }
+
+    /// A version 3 signature packet, as CentOS 7, Oracle Linux 6/7, Amazon Linux 2 and SUSE
+    /// RPMs carry ("Header V3 RSA/SHA256 Signature"): made by
+    /// `fixtures/rpm/make-v3-signature.py` (GnuPG no longer makes them) and accepted by
+    /// `gpg --verify` there.
+    #[test]
+    fn version_3_signature_packets_verify() {
+        const KEY: &[u8] = include_bytes!("../../fixtures/rpm/v3sig/signer.asc");
+        const DATA: &[u8] = include_bytes!("../../fixtures/rpm/v3sig/data");
+        const SIG: &[u8] = include_bytes!("../../fixtures/rpm/v3sig/data.v3.sig");
+        assert_eq!(SIG[3], 3, "the fixture is a version 3 packet");
+        let kr = Keyring::from_bytes(KEY).unwrap();
+        assert_eq!(
+            verify_detached_bytes(&kr, DATA, SIG).unwrap(),
+            kr.fingerprints()[0]
+        );
+        let mut tampered = DATA.to_vec();
+        tampered[0] ^= 1;
+        let e = verify_detached_bytes(&kr, &tampered, SIG).unwrap_err();
+        assert!(matches!(e, VerifyError::BadSignature { .. }), "{e}");
+        let other = Keyring::from_bytes(RPM_UNKNOWN_KEY).unwrap();
+        let e = verify_detached_bytes(&other, DATA, SIG).unwrap_err();
+        assert!(matches!(e, VerifyError::UnknownKey { .. }), "{e}");
+    }
 }

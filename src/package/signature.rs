@@ -367,6 +367,15 @@ const ORACLE_8: &[u8] = key!("RPM-GPG-KEY-oracle-ol8.asc");
 const ORACLE_9: &[u8] = key!("RPM-GPG-KEY-oracle-ol9.asc");
 const AMAZON_2: &[u8] = key!("RPM-GPG-KEY-amazon-linux-2.asc");
 const AMAZON_2023: &[u8] = key!("RPM-GPG-KEY-amazon-linux-2023.asc");
+/// openSUSE's project key (`gpg-pubkey-3dbdc284`) and its 2022 successor (`29b700a4`).
+const OPENSUSE: &[u8] = key!("RPM-GPG-KEY-openSUSE.asc");
+const OPENSUSE_2022: &[u8] = key!("RPM-GPG-KEY-openSUSE-2022.asc");
+/// SUSE's package-signing key for SLE 12 and 15 (`gpg-pubkey-39db7c82`), its 2023
+/// successor (`3fa1d6ce`, also Leap's `RPM-GPG-KEY-openSUSE-Leap-SLE`) and reserve key
+/// (`d588dc46`).
+const SUSE_SLE_15: &[u8] = key!("RPM-GPG-KEY-SuSE-SLE-15.asc");
+const SUSE_2023: &[u8] = key!("RPM-GPG-KEY-SuSE-SLE-Main-2023.asc");
+const SUSE_2023_RESERVE: &[u8] = key!("RPM-GPG-KEY-SuSE-SLE-Backup-2023.asc");
 // Rocky Linux and AlmaLinux sign packages with the release keys that also sign their
 // repomd.xml; those are embedded once, under src/catalog/keys/.
 const ROCKY_8: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-Rocky-8.asc");
@@ -376,8 +385,8 @@ const ALMA_8: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-8.as
 const ALMA_9: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-9.asc");
 const ALMA_10: &[u8] = include_bytes!("../catalog/keys/RPM-GPG-KEY-AlmaLinux-10.asc");
 
-/// Whether any package-signing key of `distro` is embedded (Photon OS, openSUSE and SLES sign
-/// their packages too, but distribution-gpg-keys 1.119 carries none of their keys).
+/// Whether any package-signing key of `distro` is embedded (Photon OS signs its packages
+/// too, but distribution-gpg-keys 1.119 carries no Photon key).
 pub fn has_embedded_keys(distro: Distro) -> bool {
     matches!(
         distro,
@@ -387,6 +396,8 @@ pub fn has_embedded_keys(distro: Distro) -> bool {
             | Distro::Almalinux
             | Distro::Ol
             | Distro::Amzn
+            | Distro::OpensuseLeap
+            | Distro::Sles
     )
 }
 
@@ -419,6 +430,20 @@ pub fn embedded_keys(distro: Distro, version: &str) -> (Keyring, String) {
         (Distro::Ol, 9) => vec![ORACLE_9],
         (Distro::Amzn, 2) => vec![AMAZON_2],
         (Distro::Amzn, 2023) => vec![AMAZON_2023],
+        // Leap 15 is built from SLE 15 sources, and since 15.3 carries SLE's own binaries
+        // (the kernel among them), signed by SUSE: zypper on Leap trusts both projects'
+        // keys out of the box (openSUSE-build-key), and so does this.
+        (Distro::OpensuseLeap, 15) => {
+            vec![
+                OPENSUSE,
+                OPENSUSE_2022,
+                SUSE_SLE_15,
+                SUSE_2023,
+                SUSE_2023_RESERVE,
+            ]
+        }
+        // What suse-build-key installs on SLES 15.
+        (Distro::Sles, 15) => vec![SUSE_SLE_15, SUSE_2023, SUSE_2023_RESERVE],
         _ => Vec::new(),
     };
     let mut kr = Keyring::new();
@@ -486,6 +511,18 @@ mod tests {
             fp(Distro::Rocky, "9.4"),
             ["21CB256AE16FC54C6E652949702D426D350D275D"]
         );
+        let suse = [
+            "FEAB502539D846DB2C0961CA70AF9E8139DB7C82",
+            "7F009157B127B994D5CFBE76F74F09BC3FA1D6CE",
+            "B56E560141D8F6542DFF3BF9A1BFC02BD588DC46",
+        ];
+        assert_eq!(fp(Distro::Sles, "15.5"), suse);
+        let mut leap = vec![
+            "22C07BA534178CD02EFE22AAB88B2FD43DBDC284",
+            "AD485664E901B867051AB15F35A2F86E29B700A4",
+        ];
+        leap.extend(suse);
+        assert_eq!(fp(Distro::OpensuseLeap, "15.6"), leap);
         for n in 28..=46 {
             let v = n.to_string();
             assert_eq!(fp(Distro::Fedora, &v).len(), 1, "fedora {n}");

@@ -524,6 +524,7 @@ fn describe_entries(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::package::signature::SignaturePolicy;
 
     /// Pins which errors fall through: everything a source can get wrong moves on to the
     /// next source; only an invalid request stops the chain.
@@ -552,6 +553,37 @@ mod tests {
         assert_eq!(
             after_error(ErrorKind::InvalidInput),
             (Outcome::Failed, Flow::Stop)
+        );
+    }
+
+    /// Strict by default wherever the distro signs and its keys are embedded (openSUSE and
+    /// SUSE's among them); not checked, and said why, where no key is embedded (Photon).
+    #[test]
+    fn default_package_trust_per_family() {
+        let cache = tempfile::tempdir().unwrap();
+        let r = Resolver::builder()
+            .cache_dir(cache.path())
+            .no_default_sources(true)
+            .build()
+            .unwrap();
+        let trust = |release: &str, distro: &str, version: &str| {
+            let id = KernelIdentity::new(release, "x86_64", distro, version).unwrap();
+            r.package_trust(None, SourceKind::Dnf, &id).unwrap()
+        };
+        let leap = trust("5.14.21-150500.55.39-default", "opensuse-leap", "15.5");
+        assert_eq!(leap.policy, SignaturePolicy::Required, "{}", leap.keys_from);
+        assert_eq!(leap.keyring.fingerprints().len(), 5);
+        let sles = trust("5.14.21-150500.55.39-default", "sles", "15.5");
+        assert_eq!(sles.policy, SignaturePolicy::Required, "{}", sles.keys_from);
+        assert_eq!(sles.keyring.fingerprints().len(), 3);
+        let photon = trust("6.1.10-11.ph5", "photon", "5.0");
+        assert_eq!(photon.policy, SignaturePolicy::Off);
+        assert!(
+            photon
+                .keys_from
+                .contains("no photon package-signing key is embedded"),
+            "{}",
+            photon.keys_from
         );
     }
 }
