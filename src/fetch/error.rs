@@ -75,6 +75,11 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// `410 Gone`: the server removed the file for good (not "not there yet").
+    pub fn is_gone(&self) -> bool {
+        matches!(self, FetchError::NotFound { status: 410, .. })
+    }
+
     /// The kind a caller branches on. This is also the one place that decides what is
     /// retried: only [`ErrorKind::Transient`] errors are.
     pub fn kind(&self) -> ErrorKind {

@@ -270,8 +270,6 @@ pub enum Probe {
 
 impl Probe {
     fn missing(e: &FetchError) -> Probe {
-        Probe::Missing {
-            gone: matches!(e, FetchError::NotFound { status: 410, .. }),
-        }
+        Probe::Missing { gone: e.is_gone() }
     }
 }

@@ -141,7 +141,7 @@ impl Resolver {
                                 return Ok((finish(resolution, source, set), local));
                             }
                             Err(e) => {
-                                gone |= fetch_gone(&e);
+                                gone |= e.is_gone();
                                 let kind = e.kind();
                                 let (outcome, flow) = after_error(kind);
                                 let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -173,7 +173,7 @@ impl Resolver {
                     }
                 }
                 (Err(e), _) => {
-                    gone |= matches!(&e, SourceError::Fetch(f) if fetch_gone(f));
+                    gone |= matches!(&e, SourceError::Fetch(f) if f.is_gone());
                     let kind = e.kind();
                     let (outcome, flow) = after_error(kind);
                     resolution
@@ -433,9 +433,4 @@ fn exhausted(id: &KernelIdentity, mut resolution: Resolution, gone: bool) -> Err
         resolution: Box::new(resolution),
         gone,
     }
-}
-
-/// `410 Gone`: the server removed the file for good.
-fn fetch_gone(e: &FetchError) -> bool {
-    matches!(e, FetchError::NotFound { status: 410, .. })
 }

@@ -155,8 +155,7 @@ pub trait HeaderSource: Send + Sync + fmt::Debug {
 /// the files were removed for good (`resolver::Error::is_gone`) rather than "not there (yet)".
 pub(crate) fn absent<T>(e: FetchError) -> Result<Option<T>, SourceError> {
     match e {
-        FetchError::NotFound { status: 410, .. } => Err(e.into()),
-        FetchError::NotFound { .. } => Ok(None),
+        FetchError::NotFound { .. } if !e.is_gone() => Ok(None),
         e => Err(e.into()),
     }
 }
